@@ -1,0 +1,79 @@
+"""One typed configuration object, built from the environment once at cold start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lambdas.common import schema
+
+MIB = 1024 * 1024
+DEFAULT_MAX_UPLOAD_BYTES = 10 * MIB
+
+# Object key layout in the uploads bucket (SPEC section 5 and 6).
+PENDING_PREFIX = "import-csv/pending/"
+PROCESSED_PREFIX = "import-csv/processed/"
+FAILED_PREFIX = "import-csv/failed/"
+RESULTS_PREFIX = "import-csv/results/"
+
+# Defaults are the local stack's resource names; on AWS the stack passes the generated names
+# through the environment variables read in ``Settings.from_env``.
+DEFAULT_BUCKET_NAME = schema.BUCKET_LOCAL_NAME
+DEFAULT_JOBS_TABLE = schema.JOBS_TABLE.local_name
+DEFAULT_ROSTER_TABLE = schema.ROSTER_TABLE.local_name
+DEFAULT_IDEMPOTENCY_TABLE = schema.IDEMPOTENCY_TABLE.local_name
+DEFAULT_EVENT_BUS = schema.EVENT_BUS_LOCAL_NAME
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    bucket_name: str = DEFAULT_BUCKET_NAME
+    jobs_table: str = DEFAULT_JOBS_TABLE
+    roster_table: str = DEFAULT_ROSTER_TABLE
+    idempotency_table: str = DEFAULT_IDEMPOTENCY_TABLE
+    event_bus_name: str = DEFAULT_EVENT_BUS
+    import_queue_url: str = ""
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    upload_url_expiry_seconds: int = 900
+    download_url_expiry_seconds: int = 300
+    # How long a direct upload may take between writing the job and storing the object;
+    # a job whose file has not arrived by then reads as FAILED (see jobs.store).
+    direct_upload_deadline_seconds: int = 900
+    token_endpoint_url: str = ""
+    password_hash_log2_n: int = 14
+    import_lease_seconds: int = 120
+    import_chunk_rows: int = 2000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def text(name: str, default: str) -> str:
+            return env.get(name) or default
+
+        def number(name: str, default: int) -> int:
+            raw = env.get(name)
+            if not raw:
+                return default
+            value = int(raw)
+            if value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+            return value
+
+        return cls(
+            bucket_name=text("BUCKET_NAME", DEFAULT_BUCKET_NAME),
+            jobs_table=text("JOBS_TABLE_NAME", DEFAULT_JOBS_TABLE),
+            roster_table=text("ROSTER_TABLE_NAME", DEFAULT_ROSTER_TABLE),
+            idempotency_table=text("IDEMPOTENCY_TABLE_NAME", DEFAULT_IDEMPOTENCY_TABLE),
+            event_bus_name=text("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
+            import_queue_url=text("IMPORT_QUEUE_URL", ""),
+            max_upload_bytes=number("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
+            upload_url_expiry_seconds=number("UPLOAD_URL_EXPIRY_SECONDS", 900),
+            download_url_expiry_seconds=number("DOWNLOAD_URL_EXPIRY_SECONDS", 300),
+            direct_upload_deadline_seconds=number("DIRECT_UPLOAD_DEADLINE_SECONDS", 900),
+            token_endpoint_url=text("TOKEN_ENDPOINT_URL", ""),
+            password_hash_log2_n=number("PASSWORD_HASH_LOG2_N", 14),
+            import_lease_seconds=number("IMPORT_LEASE_SECONDS", 120),
+            import_chunk_rows=number("IMPORT_CHUNK_ROWS", 2000),
+        )

@@ -1,0 +1,30 @@
+"""The one definition of the service's stateful resources: the CDK stack (``infra/``) and the
+local stack (``local/``) both create them from here, so names and keys cannot drift."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TableSpec:
+    local_name: str
+    partition_key: str
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+
+
+# Jobs: pk = tenant, sk = referenceId (job) or "<referenceId>#chunk#<n>" (chunk markers).
+JOBS_TABLE = TableSpec(local_name="rostering-jobs", partition_key="pk", sort_key="sk", ttl_attribute="ttl")
+# Roster: pk = "<tenant>#<ENTITY>", sk = the entity key (see lambdas/roster/store.py).
+ROSTER_TABLE = TableSpec(local_name="rostering-roster", partition_key="pk", sort_key="sk")
+# Idempotency records of the upload route (Powertools idempotency: pk "id", TTL "expiration").
+IDEMPOTENCY_TABLE = TableSpec(local_name="rostering-idempotency", partition_key="id", ttl_attribute="expiration")
+
+TABLES = (JOBS_TABLE, ROSTER_TABLE, IDEMPOTENCY_TABLE)
+
+BUCKET_LOCAL_NAME = "rostering-uploads"
+EVENT_BUS_LOCAL_NAME = "rostering-events"
+IMPORT_QUEUE_LOCAL_NAME = "rostering-import"
+IMPORT_DLQ_LOCAL_NAME = "rostering-import-dlq"
+EVENT_SOURCE = "rostering.imports"
