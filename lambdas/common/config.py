@@ -16,6 +16,9 @@ PENDING_PREFIX = "import-csv/pending/"
 PROCESSED_PREFIX = "import-csv/processed/"
 FAILED_PREFIX = "import-csv/failed/"
 RESULTS_PREFIX = "import-csv/results/"
+# Planned rows of a fanned-out import and each chunk's outcomes. They hold passwords: same short
+# lifecycle as PENDING_PREFIX; the importer deletes them once the job is finished.
+CHUNKS_PREFIX = "import-csv/chunks/"
 
 # Defaults are the local stack's resource names; on AWS the stack passes the generated names
 # through the environment variables read in ``Settings.from_env``.

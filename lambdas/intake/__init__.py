@@ -1,0 +1,1 @@
+"""Intake of an uploaded file: multipart form reading, gzip, CSV content checks, storage."""

@@ -1,0 +1,107 @@
+"""The uploads bucket as the intake sees it: store a pending file, presign a POST for one."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+
+from lambdas.common.config import PENDING_PREFIX
+
+
+def pending_key(reference_id: str) -> str:
+    return f"{PENDING_PREFIX}{reference_id}.csv"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadMetadata:
+    """S3 user metadata of a pending file: what the importer needs to account for it even if
+    the job record is missing. ASCII only, as S3 requires: the file name is URL-quoted."""
+
+    tenant: str
+    file_name: str
+    dry_run: bool
+    source: str
+    sha256: str | None = None
+
+    def as_s3(self) -> dict[str, str]:
+        metadata = {
+            "tenant": self.tenant,
+            "filename": quote(self.file_name, safe=""),
+            "dryrun": "true" if self.dry_run else "false",
+            "source": self.source,
+        }
+        if self.sha256:
+            metadata["sha256"] = self.sha256
+        return metadata
+
+
+class BufferReader(io.RawIOBase):
+    """A seekable read-only file over a buffer, so the SDK streams the upload without copying it."""
+
+    def __init__(self, data: bytes | bytearray) -> None:
+        self._view = memoryview(data)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = min(len(buffer), len(self._view) - self._position)
+        buffer[:count] = self._view[self._position : self._position + count]
+        self._position += count
+        return count
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}[whence]
+        self._position = base + offset
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+
+class ObjectStore:
+    def __init__(self, bucket: str, *, client: Any = None) -> None:
+        self.bucket = bucket
+        self._client = client or boto3.client("s3")
+
+    def put_pending(
+        self, reference_id: str, content: bytes | bytearray, *, sha256_digest: bytes, metadata: UploadMetadata
+    ) -> None:
+        """Store the file; S3 verifies the SHA-256 we computed anyway, so botocore need not hash it again.
+        Encryption at rest is the bucket's default (SSE-KMS on AWS)."""
+        self._client.put_object(
+            Bucket=self.bucket,
+            Key=pending_key(reference_id),
+            Body=BufferReader(content),
+            ContentType="text/csv; charset=utf-8",
+            ChecksumSHA256=base64.b64encode(sha256_digest).decode("ascii"),
+            Metadata=metadata.as_s3(),
+        )
+
+    def presign_pending_post(
+        self, reference_id: str, *, metadata: UploadMetadata, max_bytes: int, expires_in: int
+    ) -> dict[str, Any]:
+        """A presigned POST that can only write this reference's key, with this metadata, at most ``max_bytes``."""
+        fields = {f"x-amz-meta-{name}": value for name, value in metadata.as_s3().items()}
+        conditions: list[Any] = [{name: value} for name, value in fields.items()]
+        conditions.append(["content-length-range", 1, max_bytes])
+        post: dict[str, Any] = self._client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=pending_key(reference_id),
+            Fields=fields,
+            Conditions=conditions,
+            ExpiresIn=expires_in,
+        )
+        return post

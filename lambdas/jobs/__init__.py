@@ -1,0 +1,1 @@
+"""Import jobs: the record a caller polls, and its lifecycle."""

@@ -1,0 +1,63 @@
+"""The job record of one upload, as stored in the jobs table and shown by the status route."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class JobStatus(StrEnum):
+    PENDING = "PENDING"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
+    FAILED = "FAILED"
+
+
+TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS, JobStatus.FAILED})
+
+# The counters of a job summary, in the order of SPEC section 6.
+SUMMARY_FIELDS = ("rows", "created", "updated", "unchanged", "failed", "warnings")
+
+# Error code of a job whose file never arrived before its upload deadline.
+UPLOAD_NOT_RECEIVED = "UPLOAD_NOT_RECEIVED"
+
+
+def utc_now_iso() -> str:
+    """ISO 8601 UTC with a ``Z`` suffix, second precision (the status route's format)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_terminal(job: Mapping[str, Any]) -> bool:
+    return job.get("status") in TERMINAL_STATUSES
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB numbers come back as ``Decimal``: turn them (deeply) into ``int`` for JSON."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def status_view(job: Mapping[str, Any]) -> dict[str, Any]:
+    """The status route's ``result``: every field present, null until it exists."""
+    return {
+        "referenceId": job["referenceId"],
+        "status": job["status"],
+        "fileName": job.get("fileName"),
+        "template": job.get("template"),
+        "dryRun": bool(job.get("dryRun", False)),
+        "createdAt": job.get("createdAt"),
+        "startedAt": job.get("startedAt"),
+        "finishedAt": job.get("finishedAt"),
+        "summary": plain(job.get("summary")),
+        "errors": plain(job.get("errors")),
+        "warnings": plain(job.get("warnings")),
+    }

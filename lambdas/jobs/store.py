@@ -1,0 +1,339 @@
+"""Jobs table access: one item per job (pk = tenant, sk = referenceId) plus one marker item per
+recorded import chunk (sk = "<referenceId>#chunk#<n>").
+
+Every state change is a conditional write, so a duplicate or late writer changes nothing; the
+lifecycle and why it is safe are described in docs/IMPORT.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+
+from lambdas.common.schema import JOBS_TABLE
+from lambdas.jobs.model import SUMMARY_FIELDS, UPLOAD_NOT_RECEIVED, JobStatus, utc_now_iso
+
+PK, SK, TTL = JOBS_TABLE.partition_key, JOBS_TABLE.sort_key or "sk", JOBS_TABLE.ttl_attribute or "ttl"
+JOB_RETENTION_SECONDS = 30 * 24 * 3600
+CHUNK_MARKER = "#chunk#"
+
+# Running totals that chunks ADD to; copied into ``summary`` when the job finishes.
+TALLY = {name: f"tally_{name}" for name in SUMMARY_FIELDS}
+
+_serializer = TypeSerializer()
+
+
+class LeaseLost(Exception):
+    """Another attempt took the job over (or finished it): this attempt must stop writing."""
+
+
+def chunk_sort_key(reference_id: str, chunk: int) -> str:
+    return f"{reference_id}{CHUNK_MARKER}{chunk}"
+
+
+def _is_conditional_failure(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class JobStore:
+    def __init__(self, table_name: str, *, resource: Any = None) -> None:
+        self._table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self._table_name = table_name
+
+    def create_pending(
+        self,
+        *,
+        tenant: str,
+        reference_id: str,
+        file_name: str,
+        dry_run: bool,
+        upload_deadline: int,
+        source: str,
+    ) -> dict[str, Any]:
+        """Write the ``PENDING`` job before its file is stored. ``upload_deadline`` (epoch seconds)
+        is when a job whose file never arrived reads as ``FAILED``. Fails if the id exists."""
+        now = int(time.time())
+        item: dict[str, Any] = {
+            PK: tenant,
+            SK: reference_id,
+            "referenceId": reference_id,
+            "status": JobStatus.PENDING.value,
+            "fileName": file_name,
+            "template": None,
+            "dryRun": dry_run,
+            "createdAt": utc_now_iso(),
+            "source": source,
+            "uploadDeadline": upload_deadline,
+            TTL: now + JOB_RETENTION_SECONDS,
+        }
+        self._table.put_item(
+            Item=item, ConditionExpression="attribute_not_exists(#pk)", ExpressionAttributeNames={"#pk": PK}
+        )
+        return item
+
+    def delete_pending(self, *, tenant: str, reference_id: str) -> None:
+        """Compensation when the file could not be stored: remove the job if still ``PENDING``."""
+        try:
+            self._table.delete_item(
+                Key={PK: tenant, SK: reference_id},
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":pending": JobStatus.PENDING.value},
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+
+    def get(self, *, tenant: str, reference_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={PK: tenant, SK: reference_id}, ConsistentRead=True).get("Item")
+        return item
+
+    def ensure_pending(
+        self, *, tenant: str, reference_id: str, file_name: str, dry_run: bool, source: str, now: int
+    ) -> bool:
+        """Recreate the ``PENDING`` job of a stored object whose job record is missing (the object's
+        metadata is the source of truth). Returns False when a job already exists."""
+        try:
+            self.create_pending(
+                tenant=tenant,
+                reference_id=reference_id,
+                file_name=file_name,
+                dry_run=dry_run,
+                upload_deadline=now,
+                source=source,
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def claim(
+        self, *, tenant: str, reference_id: str, attempt: str, now: int, lease_seconds: int
+    ) -> dict[str, Any] | None:
+        """Start (``PENDING``) or take over (``PROCESSING``, lease expired, work not yet handed to
+        chunk messages) the job for ``attempt``. None when the job is not claimable."""
+        try:
+            response = self._table.update_item(
+                Key={PK: tenant, SK: reference_id},
+                UpdateExpression="SET #s = :processing, startedAt = if_not_exists(startedAt, :iso), "
+                "leaseUntil = :lease, attempt = :attempt",
+                ConditionExpression="attribute_exists(#pk) AND (#s = :pending OR "
+                "(#s = :processing AND leaseUntil < :now AND attribute_not_exists(dispatched)))",
+                ExpressionAttributeNames={"#s": "status", "#pk": PK},
+                ExpressionAttributeValues={
+                    ":processing": JobStatus.PROCESSING.value,
+                    ":pending": JobStatus.PENDING.value,
+                    ":iso": utc_now_iso(),
+                    ":lease": now + lease_seconds,
+                    ":attempt": attempt,
+                    ":now": now,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return None
+            raise
+        item: dict[str, Any] = response["Attributes"]
+        return item
+
+    def record_plan(
+        self,
+        *,
+        tenant: str,
+        reference_id: str,
+        attempt: str,
+        template: str,
+        chunks_total: int,
+        fan_out: bool,
+        file_warnings: Sequence[Mapping[str, Any]],
+    ) -> None:
+        """Record the planning pass of the lease holder: template, chunk count, header warnings."""
+        self._update_as_holder(
+            tenant,
+            reference_id,
+            attempt,
+            "SET template = :template, chunksTotal = :total, fanOut = :fan_out, fileWarnings = :warnings, "
+            "chunksDone = if_not_exists(chunksDone, :zero)",
+            {
+                ":template": template,
+                ":total": chunks_total,
+                ":fan_out": fan_out,
+                ":warnings": [dict(w) for w in file_warnings],
+                ":zero": 0,
+            },
+        )
+
+    def mark_dispatched(self, *, tenant: str, reference_id: str, attempt: str) -> None:
+        """Every chunk message is sent: from now on the chunk messages carry the work."""
+        self._update_as_holder(tenant, reference_id, attempt, "SET dispatched = :yes", {":yes": True})
+
+    def _update_as_holder(
+        self, tenant: str, reference_id: str, attempt: str, expression: str, values: dict[str, Any]
+    ) -> None:
+        try:
+            self._table.update_item(
+                Key={PK: tenant, SK: reference_id},
+                UpdateExpression=expression,
+                ConditionExpression="#s = :processing AND attempt = :attempt",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={**values, ":processing": JobStatus.PROCESSING.value, ":attempt": attempt},
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                raise LeaseLost(reference_id) from error
+            raise
+
+    def record_chunk(
+        self, *, tenant: str, reference_id: str, chunk: int, counts: Mapping[str, int], result_key: str
+    ) -> bool:
+        """Record one chunk's result exactly once: the marker item and the ADD of its counts to the
+        job commit together. False when the chunk was recorded before (or the job is not running)."""
+        adds = ", ".join(f"{TALLY[name]} :{name}" for name in SUMMARY_FIELDS)
+        values = {f":{name}": int(counts.get(name, 0)) for name in SUMMARY_FIELDS}
+        marker = {
+            PK: tenant,
+            SK: chunk_sort_key(reference_id, chunk),
+            "chunk": chunk,
+            "resultKey": result_key,
+            **{name: int(counts.get(name, 0)) for name in SUMMARY_FIELDS},
+            TTL: int(time.time()) + JOB_RETENTION_SECONDS,
+        }
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table_name,
+                            "Item": _serialize(marker),
+                            "ConditionExpression": "attribute_not_exists(#pk)",
+                            "ExpressionAttributeNames": {"#pk": PK},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table_name,
+                            "Key": _serialize({PK: tenant, SK: reference_id}),
+                            "UpdateExpression": f"ADD chunksDone :one, {adds}",
+                            "ConditionExpression": "#s = :processing",
+                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeValues": _serialize(
+                                {**values, ":one": 1, ":processing": JobStatus.PROCESSING.value}
+                            ),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "TransactionCanceledException":
+                return False
+            raise
+        return True
+
+    def chunk_result_keys(self, *, tenant: str, reference_id: str) -> list[str]:
+        """The result object of every recorded chunk, in chunk (= row) order."""
+        markers = sorted(self._markers(tenant, reference_id), key=lambda m: int(m["chunk"]))
+        return [str(m["resultKey"]) for m in markers]
+
+    def recorded_chunks(self, *, tenant: str, reference_id: str) -> set[int]:
+        return {int(m["chunk"]) for m in self._markers(tenant, reference_id)}
+
+    def _markers(self, tenant: str, reference_id: str) -> list[dict[str, Any]]:
+        markers: list[dict[str, Any]] = []
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key(PK).eq(tenant) & Key(SK).begins_with(f"{reference_id}{CHUNK_MARKER}"),
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self._table.query(**query)
+            markers.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return markers
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def finish(
+        self,
+        *,
+        tenant: str,
+        reference_id: str,
+        status: JobStatus,
+        summary: Mapping[str, int],
+        errors: Sequence[Mapping[str, Any]],
+        warnings: Sequence[Mapping[str, Any]],
+        attempt: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Write the terminal state exactly once. With ``attempt`` (a file-level failure) only the
+        lease holder may; without, only once every chunk is recorded. None if the write lost."""
+        if attempt is None:
+            condition, guard = "#s = :processing AND chunksDone = chunksTotal", {}
+        else:
+            condition, guard = "#s = :processing AND attempt = :attempt", {":attempt": attempt}
+        try:
+            response = self._table.update_item(
+                Key={PK: tenant, SK: reference_id},
+                UpdateExpression="SET #s = :status, finishedAt = :iso, summary = :summary, errors = :errors, "
+                "warnings = :warnings REMOVE leaseUntil",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":status": status.value,
+                    ":processing": JobStatus.PROCESSING.value,
+                    ":iso": utc_now_iso(),
+                    ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
+                    ":errors": [dict(e) for e in errors],
+                    ":warnings": [dict(w) for w in warnings],
+                    **guard,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                return None
+            raise
+        item: dict[str, Any] = response["Attributes"]
+        return item
+
+    def expire_pending(self, *, tenant: str, reference_id: str, now: int) -> dict[str, Any] | None:
+        """Turn a ``PENDING`` job past its upload deadline into ``FAILED`` / UPLOAD_NOT_RECEIVED.
+        The caller has checked that the file is not stored. None if the job is not such a job."""
+        error = {
+            "row": 0,
+            "column": None,
+            "code": UPLOAD_NOT_RECEIVED,
+            "message": "The file was not received before the upload deadline.",
+        }
+        try:
+            response = self._table.update_item(
+                Key={PK: tenant, SK: reference_id},
+                UpdateExpression="SET #s = :failed, finishedAt = :iso, summary = :summary, errors = :errors, "
+                "warnings = :none",
+                ConditionExpression="#s = :pending AND uploadDeadline < :now",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":failed": JobStatus.FAILED.value,
+                    ":pending": JobStatus.PENDING.value,
+                    ":iso": utc_now_iso(),
+                    ":summary": dict.fromkeys(SUMMARY_FIELDS, 0),
+                    ":errors": [error],
+                    ":none": [],
+                    ":now": now,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as failure:
+            if _is_conditional_failure(failure):
+                return None
+            raise
+        item: dict[str, Any] = response["Attributes"]
+        return item
+
+
+def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in item.items()}

@@ -1,0 +1,84 @@
+"""Upload Lambda: ``POST /api/v1/upload`` (+ the documented alias) and ``POST /api/v1/upload/url``."""
+
+from __future__ import annotations
+
+import binascii
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.common.config import Settings
+from lambdas.common.errors import MalformedRequest
+from lambdas.common.http import json_response, register_error_mapping
+from lambdas.common.identity import SCOPE_IMPORT, Caller
+from lambdas.common.observability import logger, metrics
+from lambdas.intake.form import read_upload_form
+from lambdas.intake.service import IntakeService
+
+settings = Settings.from_env()
+app = APIGatewayHttpResolver()
+register_error_mapping(app)
+_service: IntakeService | None = None
+
+
+def service() -> IntakeService:
+    """Built on first use, not at import: boto3 clients are cold-start time."""
+    global _service
+    if _service is None:
+        from lambdas.intake.objects import ObjectStore
+        from lambdas.jobs.store import JobStore
+
+        _service = IntakeService(
+            settings, jobs=JobStore(settings.jobs_table), objects=ObjectStore(settings.bucket_name)
+        )
+    return _service
+
+
+@app.post("/api/v1/upload")
+@app.post("/api/v1/upload/api/v1/upload")
+def upload() -> Response:
+    event = app.current_event
+    caller = Caller.from_event(event.raw_event).require_any(SCOPE_IMPORT)
+    form = read_upload_form(
+        event.raw_event.get("body"),
+        is_base64=bool(event.is_base64_encoded),
+        content_type=event.headers.get("content-type"),
+        max_bytes=settings.max_upload_bytes,
+    )
+    result = service().accept(
+        caller, form, idempotency_key=event.headers.get("idempotency-key"), lambda_context=app.lambda_context
+    )
+    metrics.add_metric(name="FilesUploaded", unit="Count", value=1)
+    return json_response(200, {"result": result})
+
+
+@app.post("/api/v1/upload/url")
+def upload_url() -> Response:
+    caller = Caller.from_event(app.current_event.raw_event).require_any(SCOPE_IMPORT)
+    options = _json_options(app.current_event.raw_event)
+    file_name = options.get("fileName", "upload.csv")
+    dry_run = options.get("dryRun", False)
+    if not isinstance(file_name, str) or not file_name or not isinstance(dry_run, bool):
+        raise MalformedRequest('The body must be JSON like {"fileName": "users.csv", "dryRun": false}.')
+    return json_response(200, {"result": service().presign(caller, file_name=file_name, dry_run=dry_run)})
+
+
+def _json_options(event: dict[str, Any]) -> dict[str, Any]:
+    body = event.get("body") or ""
+    try:
+        raw = binascii.a2b_base64(body) if event.get("isBase64Encoded") else body
+        options = json.loads(raw) if raw else {}
+    except (ValueError, binascii.Error):
+        raise MalformedRequest("The body must be a JSON object or empty.") from None
+    if not isinstance(options, dict):
+        raise MalformedRequest("The body must be a JSON object or empty.")
+    return options
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,73 @@
+"""Create the service's AWS resources (in moto) from the shared definition in ``lambdas.common.schema``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lambdas.common import schema
+from lambdas.common.config import PENDING_PREFIX, Settings
+
+
+def create_tables(dynamodb: Any, settings: Settings) -> None:
+    names = {
+        schema.JOBS_TABLE: settings.jobs_table,
+        schema.ROSTER_TABLE: settings.roster_table,
+        schema.IDEMPOTENCY_TABLE: settings.idempotency_table,
+    }
+    for spec, name in names.items():
+        keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
+        dynamodb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
+        )
+        if spec.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
+            )
+
+
+def create_bucket(s3: Any, settings: Settings) -> None:
+    s3.create_bucket(Bucket=settings.bucket_name)
+    s3.put_bucket_encryption(
+        Bucket=settings.bucket_name,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+
+
+def create_import_queue(sqs: Any, s3: Any, settings: Settings, *, visibility_timeout: int = 30) -> dict[str, str]:
+    """The import queue with its DLQ, fed by the bucket's ``import-csv/pending/*.csv`` notifications."""
+    dlq_url = sqs.create_queue(QueueName=schema.IMPORT_DLQ_LOCAL_NAME)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=schema.IMPORT_QUEUE_LOCAL_NAME,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=settings.bucket_name,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {
+                        "Key": {
+                            "FilterRules": [
+                                {"Name": "prefix", "Value": PENDING_PREFIX},
+                                {"Name": "suffix", "Value": ".csv"},
+                            ]
+                        }
+                    },
+                }
+            ]
+        },
+    )
+    return {"queue_url": queue_url, "dlq_url": dlq_url}

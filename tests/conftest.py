@@ -1,0 +1,71 @@
+"""Fixtures shared by every suite: fake AWS credentials, moto, the service's resources, a Lambda context."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+# Before any handler module is imported: boto3 must never reach a real account.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_METRICS_NAMESPACE": "Rostering",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("AWS_PROFILE", None)
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "2026/11/28/[$LATEST]0000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def settings() -> Any:
+    from lambdas.common.config import Settings
+
+    return Settings(password_hash_log2_n=4)
+
+
+@pytest.fixture
+def resources(aws: None, settings: Any) -> dict[str, Any]:
+    """Bucket and tables of the service, created in moto from the shared definition."""
+    from local.resources import create_bucket, create_tables
+
+    s3 = boto3.client("s3")
+    dynamodb = boto3.client("dynamodb")
+    create_bucket(s3, settings)
+    create_tables(dynamodb, settings)
+    return {"s3": s3, "dynamodb": dynamodb, "settings": settings}
