@@ -130,15 +130,22 @@ def test_upload_stores_csv_variants_byte_for_byte(clients, lambda_context, conte
 
 
 def test_upload_keeps_file_name_with_quotes_and_non_ascii_out_of_the_key(clients, lambda_context):
-    name = 'élèves "2026" ../../etc.csv'
+    name = 'élèves "2026" – 第1.csv'
     status, body = call(upload_event(("file", (name, USERS_CSV, "text/csv"))), lambda_context)
     assert status == 200
     ref = body["result"]["referenceId"]
     assert stored_keys(clients) == [f"import-csv/pending/{ref}.csv"]
     [job] = job_items(clients)
-    assert job["fileName"] == "etc.csv"
+    assert job["fileName"] == name
     head = clients["s3"].head_object(Bucket=clients["settings"].bucket_name, Key=f"import-csv/pending/{ref}.csv")
-    assert unquote(head["Metadata"]["filename"]) == job["fileName"]
+    assert unquote(head["Metadata"]["filename"]) == name
+
+
+def test_upload_file_name_with_path_traversal_keeps_only_its_last_component(clients, lambda_context):
+    status, body = call(upload_event(("file", ("../../etc/passwd.csv", USERS_CSV, "text/csv"))), lambda_context)
+    assert status == 200
+    assert stored_keys(clients) == [f"import-csv/pending/{body['result']['referenceId']}.csv"]
+    assert job_items(clients)[0]["fileName"] == "passwd.csv"
 
 
 def test_upload_of_4mb_csv_direct_event_is_accepted(clients, lambda_context):
