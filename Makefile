@@ -33,5 +33,8 @@ format: $(INSTALLED)
 test: lint $(NODE_INSTALLED)
 	$(PY) -m pytest -n 2
 
+run: $(INSTALLED)
+	$(PY) -m local
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out

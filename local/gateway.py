@@ -1,0 +1,220 @@
+"""API Gateway HTTP API, emulated: routes, the JWT authorizer, payload limits, and payload 2.0
+events for the real handlers, whose answers are turned back into HTTP as API Gateway does."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ
+from local.authorizer import AuthorizerDenied, JwtAuthorizer, denial_response
+
+HTTP_API_MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API payload limit
+LAMBDA_MAX_EVENT = 6_291_456  # synchronous Lambda invocation payload limit
+TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript)|.*\+(json|xml))$")
+API_ID = "local"
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str  # "/api/v1/status/{referenceId}"
+    function: str  # "upload" | "status" | "token"
+    scopes: tuple[str, ...] | None  # None: no authorizer
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, path: str) -> dict[str, str] | None:
+        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
+        found = re.match(pattern, path)
+        return found.groupdict() if found else None
+
+
+IMPORT = (SCOPE_IMPORT,)
+READ = (SCOPE_READ, SCOPE_IMPORT)
+ROUTES = (
+    Route("POST", "/api/v1/oauth2/tokens", "token", None),
+    Route("POST", "/api/v1/upload/v1/oauth2/tokens", "token", None),
+    Route("POST", "/api/v1/upload", "upload", IMPORT),
+    Route("POST", "/api/v1/upload/api/v1/upload", "upload", IMPORT),
+    Route("POST", "/api/v1/upload/url", "upload", IMPORT),
+    Route("GET", "/api/v1/status/{referenceId}", "status", READ),
+    Route("GET", "/api/v1/upload/api/v1/status/{referenceId}", "status", READ),
+    Route("GET", "/api/v1/download/{referenceId}", "status", READ),
+    Route("GET", "/api/v1/upload/api/v1/download/{referenceId}", "status", READ),
+)
+
+
+class LocalContext:
+    """What the handlers read of the Lambda context."""
+
+    def __init__(self, function_name: str, timeout_seconds: float = 29.0) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 1024
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:000000000000:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class Gateway:
+    """A WSGI application in front of the handlers."""
+
+    def __init__(
+        self,
+        *,
+        handlers: Mapping[str, Handler],
+        authorizer: JwtAuthorizer,
+        extra_documents: Mapping[str, tuple[str, bytes]] | None = None,
+        routes: Iterable[Route] = ROUTES,
+    ) -> None:
+        self._handlers = handlers
+        self._authorizer = authorizer
+        self._documents = dict(extra_documents or {})
+        self._routes = tuple(routes)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        return self.respond(Request(environ))(environ, start_response)
+
+    def respond(self, request: Request) -> Response:
+        if request.method == "GET" and request.path in self._documents:
+            content_type, document = self._documents[request.path]
+            return Response(document, 200, content_type=content_type)
+        route, parameters = self._route(request.method, request.path)
+        if route is None:
+            return _json(404, {"message": "Not Found"})
+        if (request.content_length or 0) > HTTP_API_MAX_BODY:
+            return _json(413, {"message": "Request Entity Too Large"})
+        jwt = None
+        if route.scopes is not None:
+            try:
+                jwt = self._authorizer.authorize(request.headers.get("Authorization"), route.scopes)
+            except AuthorizerDenied as denied:
+                status, headers, body = denial_response(denied)
+                return Response(body, status, headers=headers)
+        event = build_event(request, route, parameters, jwt)
+        if len(json.dumps(event)) > LAMBDA_MAX_EVENT:
+            return _json(
+                413,
+                {
+                    "code": "FILE_TOO_LARGE",
+                    "message": "The request is over the 6 MB Lambda event limit: send the file gzip-compressed "
+                    "(users.csv.gz) or through POST /api/v1/upload/url.",
+                },
+            )
+        result = self._handlers[route.function](event, LocalContext(route.function))
+        return to_http(result)
+
+    def _route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self._routes:
+            if route.method == method and (parameters := route.match(path)) is not None:
+                return route, parameters
+        return None, {}
+
+
+def build_event(
+    request: Request, route: Route, path_parameters: dict[str, str], jwt: dict[str, Any] | None
+) -> dict[str, Any]:
+    """An HTTP API payload 2.0 event, as API Gateway builds it."""
+    now = datetime.now(UTC)
+    headers: dict[str, str] = {}
+    for name, value in request.headers.items():
+        name = name.lower()
+        if name != "cookie":
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+    query: dict[str, str] = {}
+    for name, value in request.args.items(multi=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    request_context: dict[str, Any] = {
+        "accountId": "000000000000",
+        "apiId": API_ID,
+        "domainName": request.host,
+        "domainPrefix": request.host.split(".")[0],
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "sourceIp": request.remote_addr or "127.0.0.1",
+            "userAgent": request.headers.get("User-Agent", ""),
+        },
+        "requestId": base64.b64encode(uuid.uuid4().bytes[:12]).decode(),
+        "routeKey": route.key,
+        "stage": "$default",
+        "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "timeEpoch": int(now.timestamp() * 1000),
+    }
+    if jwt is not None:
+        request_context["authorizer"] = {"jwt": jwt}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode("latin-1"),
+        "headers": headers,
+        "requestContext": request_context,
+        "isBase64Encoded": False,
+    }
+    if cookies := request.headers.get("Cookie"):
+        event["cookies"] = [cookie.strip() for cookie in cookies.split(";")]
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    body = request.get_data(cache=False)
+    if body:
+        if TEXT_TYPES.match(request.mimetype or "") and _is_utf8(body):
+            event["body"] = body.decode("utf-8")
+        else:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+    return event
+
+
+def to_http(result: Any) -> Response:
+    """A payload 2.0 answer as API Gateway sends it: a dict with ``statusCode``, or any JSON value."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return Response(json.dumps(result), 200, content_type="application/json")
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode("utf-8")
+    response = Response(data, int(result["statusCode"]))
+    response.headers.remove("Content-Type")
+    for name, value in (result.get("headers") or {}).items():
+        response.headers[name] = str(value)
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        for value in values:
+            response.headers.add(name, str(value))
+    for cookie in result.get("cookies") or []:
+        response.headers.add("Set-Cookie", cookie)
+    if "Content-Type" not in response.headers:
+        response.headers["Content-Type"] = "application/json"
+    return response
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), status, content_type="application/json")
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

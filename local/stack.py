@@ -1,0 +1,139 @@
+"""``make run``: the whole service on one machine. One process owns everything it starts:
+moto (behind the presigned POST policy guard) and the token issuer on free auxiliary ports,
+the queue pump, and the gateway on ``PORT``; Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from lambdas.common.config import Settings
+from local.issuer import DEFAULT_LOCAL_CLIENTS, ENDPOINT_PATH, LocalIssuer, parse_clients
+from local.resources import create_bucket, create_import_queue, create_tables
+from local.s3_policy import PostPolicyGuard
+
+HOST = "127.0.0.1"
+OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
+LOCAL_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "rostering",
+    "POWERTOOLS_METRICS_NAMESPACE": "Rostering",
+}
+
+
+class LocalStack:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.base_url = f"http://{HOST}:{port}"
+        self._servers: list[BaseWSGIServer] = []
+        self._pump: Any = None
+
+    def start(self) -> None:
+        aws = self._serve(PostPolicyGuard(DomainDispatcherApplication(create_backend_app)), 0)
+        issuer_box: dict[str, LocalIssuer] = {}
+        token_server = self._serve(lambda environ, start: issuer_box["issuer"].wsgi_app(environ, start), 0)
+        token_base = f"http://{HOST}:{token_server.server_port}"
+        self.issuer = issuer_box["issuer"] = LocalIssuer.from_env(f"{token_base}/local_pool")
+
+        os.environ.update(LOCAL_ENVIRONMENT)
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": f"http://{HOST}:{aws.server_port}",
+                "TOKEN_ENDPOINT_URL": token_base + ENDPOINT_PATH,
+            }
+        )
+        settings = Settings.from_env()
+        queues = self._create_resources(settings)
+        os.environ["IMPORT_QUEUE_URL"] = queues["queue_url"]
+
+        # Imported only now: each handler reads its configuration from the environment at import.
+        from lambdas.importer import handler as importer
+        from lambdas.status import handler as status
+        from lambdas.token import handler as token
+        from lambdas.upload import handler as upload
+        from local.authorizer import JwtAuthorizer
+        from local.gateway import Gateway
+        from local.pump import QueuePump
+
+        authorizer = JwtAuthorizer(
+            issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, allowed_client_ids=self.issuer.client_ids
+        )
+        gateway = Gateway(
+            handlers={"token": token.lambda_handler, "upload": upload.lambda_handler, "status": status.lambda_handler},
+            authorizer=authorizer,
+            extra_documents={"/openapi.yaml": ("application/yaml", OPENAPI.read_bytes())},
+        )
+        sqs = boto3.client("sqs")
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queues["queue_url"], AttributeNames=["QueueArn"])
+        self._pump = QueuePump(
+            sqs, queues["queue_url"], queue_arn["Attributes"]["QueueArn"], importer.lambda_handler, workers=2
+        )
+        self._pump.start()
+        self._serve(gateway, self.port)
+
+    def stop(self) -> None:
+        if self._pump is not None:
+            self._pump.stop()
+        for server in reversed(self._servers):
+            server.shutdown()
+            server.server_close()
+
+    def _serve(self, app: Any, port: int) -> BaseWSGIServer:
+        server = make_server(HOST, port, app, threaded=True)
+        threading.Thread(target=server.serve_forever, name=f"http-{server.server_port}", daemon=True).start()
+        self._servers.append(server)
+        return server
+
+    @staticmethod
+    def _create_resources(settings: Settings) -> dict[str, str]:
+        s3 = boto3.client("s3")
+        create_bucket(s3, settings)
+        create_tables(boto3.client("dynamodb"), settings)
+        boto3.client("events").create_event_bus(Name=settings.event_bus_name)
+        return create_import_queue(boto3.client("sqs"), s3, settings, visibility_timeout=60)
+
+
+def banner(stack: LocalStack) -> str:
+    client_id, secret = next(iter(parse_clients(os.environ.get("LOCAL_CLIENTS") or DEFAULT_LOCAL_CLIENTS).items()))
+    url = stack.base_url
+    return f"""
+Rostering Upload API (local stack) at {url}
+  tenants: {", ".join(stack.issuer.client_ids())}   (set LOCAL_CLIENTS=id:secret,... to change)
+  demo credentials: client_id={client_id} client_secret={secret}
+  OpenAPI: {url}/openapi.yaml
+
+Try it:
+  TOKEN=$(curl -s --form grant_type=client_credentials --form client_id={client_id} \\
+      --form client_secret={secret} {url}/api/v1/oauth2/tokens \\
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s --header "Authorization: Bearer $TOKEN" --header 'Content-Type: multipart/form-data' \\
+      --form 'file=@users.csv' {url}/api/v1/upload
+  curl -s --header "Authorization: Bearer $TOKEN" {url}/api/v1/status/<referenceId>
+  curl -s --header "Authorization: Bearer $TOKEN" {url}/api/v1/download/<referenceId>
+"""
+
+
+def main() -> int:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per emulated AWS call
+    port = int(os.environ.get("PORT") or 8000)
+    stack = LocalStack(port)
+    try:
+        stack.start()
+        print(banner(stack), flush=True)
+        print(f"ready: serving {stack.base_url} (Ctrl-C stops)", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        print("stopping", file=sys.stderr, flush=True)
+    finally:
+        stack.stop()
+    return 0

@@ -1,0 +1,1 @@
+"""`roster`: the command-line client of the Rostering Upload API."""

@@ -1,0 +1,193 @@
+"""The documented flow against ``make run``'s stack over real HTTP: curl verbatim, then Python."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.conftest import TENANTS, RunningStack, free_port, start_stack
+
+pytestmark = pytest.mark.e2e
+
+USERS_CSV = (
+    "user_username,user_name,user_password,user_email,user_language,user_active\n"
+    "jdoe,John Doe,Secret#Pass1,jdoe@example.org,en-US,TRUE\n"
+    "asmith,Ann Smith,Other#Pass2,asmith@example.org,fr-FR,FALSE\n"
+)
+TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"}
+CURL = shutil.which("curl")
+needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed")
+
+
+def curl(*args: str) -> Any:
+    done = subprocess.run(
+        [CURL or "curl", "--silent", "--show-error", *args], capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def wait_terminal(stack: RunningStack, token: str, ref: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(f"{stack.base_url}/api/v1/status/{ref}", headers=auth(token), timeout=10)
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()["result"]
+        if result["status"] in TERMINAL or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def upload(
+    stack: RunningStack, token: str, name: str, content: bytes, part_type: str = "text/csv"
+) -> requests.Response:
+    return requests.post(
+        f"{stack.base_url}/api/v1/upload", headers=auth(token), files={"file": (name, content, part_type)}, timeout=60
+    )
+
+
+def csv_of_size(size: int) -> bytes:
+    header = b"group_name,group_description\n"
+    rows = bytearray(header)
+    i = 0
+    while len(rows) < size:
+        rows += b"group-%08d,A group described at some length to fill the file %08d\n" % (i, i)
+        i += 1
+    return bytes(rows)
+
+
+@needs_curl
+@pytest.mark.parametrize("path", ["/api/v1/oauth2/tokens", "/api/v1/upload/v1/oauth2/tokens"])
+def test_documented_token_command_works_at_both_paths(stack, path):
+    answer = curl(
+        "--location", "--request", "POST", f"{stack.base_url}{path}",
+        "--form", "grant_type=client_credentials",
+        "--form", "client_id=tenant-one",
+        "--form", f"client_secret={TENANTS['tenant-one']}",
+    )  # fmt: skip
+    assert answer["token_type"] == "Bearer" and answer["expires_in"] == 3600
+    assert answer["access_token"].count(".") == 2
+
+
+@needs_curl
+@pytest.mark.parametrize("path", ["/api/v1/upload", "/api/v1/upload/api/v1/upload"])
+def test_documented_upload_command_imports_and_reports(stack, path, tmp_path: Path):
+    # Given a token and a users.csv, uploaded with the documented curl command
+    token = stack.token()
+    (tmp_path / "users.csv").write_text(USERS_CSV)
+    answer = curl(
+        "--location", "--request", "POST", f"{stack.base_url}{path}",
+        "--header", f"Authorization: Bearer {token}",
+        "--header", "Content-Type: multipart/form-data",
+        "--form", f"file=@{tmp_path / 'users.csv'}",
+    )  # fmt: skip
+    ref = answer["result"]["referenceId"]
+    assert answer["result"]["message"] == f"File uploaded to import-csv/pending/{ref}.csv"
+    # When the import finishes
+    result = wait_terminal(stack, token, ref)
+    # Then both users are created and the report is downloadable through the signed URL
+    assert result["status"] == "COMPLETED", result
+    assert result["template"] == "users"
+    assert result["summary"]["rows"] == 2 and result["summary"]["failed"] == 0
+    download = curl("--header", f"Authorization: Bearer {token}", f"{stack.base_url}/api/v1/download/{ref}")
+    report = requests.get(download["result"]["url"], timeout=10)
+    assert report.status_code == 200
+    assert report.text.splitlines()[0] == "row,key,outcome,code,column,message"
+    assert "Secret#Pass1" not in report.text
+
+
+def test_read_scope_token_is_forbidden_on_upload(stack):
+    token = stack.token(scope="rostering/read")
+    response = upload(stack, token, "users.csv", USERS_CSV.encode())
+    assert (response.status_code, response.json()) == (403, {"message": "Forbidden"})
+
+
+def test_missing_token_is_401_with_www_authenticate(stack):
+    response = requests.post(f"{stack.base_url}/api/v1/upload", files={"file": ("u.csv", b"a\n")}, timeout=10)
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_unknown_route_is_404_not_found(stack):
+    response = requests.get(f"{stack.base_url}/api/v2/anything", timeout=10)
+    assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
+
+
+def test_tenants_cannot_see_each_others_status_or_report(stack):
+    one, two = stack.token("tenant-one"), stack.token("tenant-two")
+    ref = upload(stack, one, "users.csv", USERS_CSV.encode()).json()["result"]["referenceId"]
+    assert wait_terminal(stack, one, ref)["status"] in TERMINAL
+    for route in ("status", "download", "upload/api/v1/status", "upload/api/v1/download"):
+        response = requests.get(f"{stack.base_url}/api/v1/{route}/{ref}", headers=auth(two), timeout=10)
+        assert (response.status_code, response.json()["code"]) == (404, "NOT_FOUND"), route
+
+
+def test_3mb_upload_goes_direct(stack):
+    response = upload(stack, stack.token(), "groups.csv", csv_of_size(3_000_000))
+    assert response.status_code == 200, response.text
+
+
+def test_5mb_upload_is_413_from_the_event_cap_and_imports_through_gzip_and_presigned(stack):
+    token = stack.token()
+    content = csv_of_size(5_000_000)
+    # Direct: over the 6 MB Lambda event once base64-encoded
+    direct = upload(stack, token, "groups.csv", content)
+    assert (direct.status_code, direct.json()["code"]) == (413, "FILE_TOO_LARGE")
+    # Gzip: accepted and imported
+    zipped = upload(stack, token, "groups.csv.gz", gzip.compress(content), "application/gzip")
+    assert zipped.status_code == 200, zipped.text
+    assert wait_terminal(stack, token, zipped.json()["result"]["referenceId"], timeout=240)["status"] == "COMPLETED"
+    # Presigned POST: fields plus the file part, last
+    grant = requests.post(
+        f"{stack.base_url}/api/v1/upload/url", headers=auth(token), json={"fileName": "groups.csv"}, timeout=10
+    ).json()["result"]
+    posted = requests.post(grant["url"], data=grant["fields"], files={"file": ("groups.csv", content)}, timeout=60)
+    assert posted.status_code in (200, 204), posted.text
+    assert wait_terminal(stack, token, grant["referenceId"], timeout=240)["status"] == "COMPLETED"
+
+
+def test_presigned_post_over_the_size_policy_is_refused(stack):
+    token = stack.token()
+    grant = requests.post(f"{stack.base_url}/api/v1/upload/url", headers=auth(token), timeout=10).json()["result"]
+    too_big = b"a\n" * (grant["maxBytes"] // 2 + 1)
+    posted = requests.post(grant["url"], data=grant["fields"], files={"file": ("u.csv", too_big)}, timeout=60)
+    assert posted.status_code == 400 and "EntityTooLarge" in posted.text
+
+
+def test_presigned_post_cannot_change_the_signed_tenant(stack):
+    token = stack.token()
+    grant = requests.post(f"{stack.base_url}/api/v1/upload/url", headers=auth(token), timeout=10).json()["result"]
+    fields = {**grant["fields"], "x-amz-meta-tenant": "tenant-two"}
+    posted = requests.post(grant["url"], data=fields, files={"file": ("u.csv", b"a\n")}, timeout=10)
+    assert posted.status_code == 403
+
+
+def test_openapi_document_is_served(stack):
+    response = requests.get(f"{stack.base_url}/openapi.yaml", timeout=10)
+    assert response.status_code == 200 and response.text.startswith("openapi: 3")
+
+
+def test_a_second_stack_runs_beside_and_stops_cleanly_on_ctrl_c(stack):
+    # Given a second stack on another port
+    other = start_stack(free_port())
+    try:
+        # Then each serves its own tenants' tokens; a token of one is refused by the other
+        token = other.token()
+        response = requests.get(f"{stack.base_url}/api/v1/status/x", headers=auth(token), timeout=10)
+        assert response.status_code == 401
+    finally:
+        # And Ctrl-C stops it with exit code 0
+        assert other.stop() == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{other.base_url}/openapi.yaml", timeout=2)
