@@ -9,6 +9,12 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Bounded property runs in `make test`; `make fuzz` selects the long profile.
+hypothesis_settings.register_profile("default", max_examples=40, deadline=None)
+hypothesis_settings.register_profile("fuzz", max_examples=2000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Before any handler module is imported: boto3 must never reach a real account.
 os.environ.update(

@@ -1,0 +1,1 @@
+"""Operator commands run against a deployed stack (``python -m ops.<command>``)."""
