@@ -13,7 +13,7 @@ import io
 
 from lambdas.common.errors import EmptyFile, InvalidFileType
 
-DECODE_CHUNK = 1 << 20
+DECODE_CHUNK = 1 << 18
 HEADER_LIMIT = 64 * 1024
 
 # Leading bytes of formats that are sometimes renamed to .csv by mistake.

@@ -20,7 +20,7 @@ from lambdas.common.errors import EmptyFile, FileTooLarge, InvalidFileType, Malf
 
 FILE_FIELD = "file"
 DRY_RUN_FIELD = "dryRun"
-B64_SLICE = 1 << 20  # characters of base64 decoded at a time (a multiple of 4)
+B64_SLICE = 1 << 18  # characters of base64 decoded at a time (a multiple of 4)
 MAX_PARTS = 32
 MAX_FIELD_BYTES = 1024
 MAX_FILE_NAME = 255
@@ -45,7 +45,8 @@ def read_upload_form(
         parser = PushMultipartParser(boundary, max_segment_count=MAX_PARTS)
     except MultipartError as error:
         raise MalformedRequest(f"The multipart boundary is invalid ({error}).") from None
-    reader = _FormReader(max_bytes)
+    raw_size = len(body or "") * 3 // 4 if is_base64 else len(body or "")
+    reader = _FormReader(max_bytes, size_hint=raw_size)
     try:
         for chunk in _body_chunks(body, is_base64):
             for event in parser.parse(chunk):
@@ -85,7 +86,7 @@ def _body_chunks(body: str | bytes | None, is_base64: bool) -> Iterator[bytes]:
 class _FileSink:
     """Collects the ``file`` part, decompressing gzip while streaming, within ``max_bytes``."""
 
-    def __init__(self, segment: MultipartSegment, max_bytes: int) -> None:
+    def __init__(self, segment: MultipartSegment, max_bytes: int, size_hint: int) -> None:
         self.name = _display_name(segment.filename)
         lowered = self.name.lower()
         part_type = (segment.content_type or "").lower()
@@ -95,21 +96,27 @@ class _FileSink:
             )
         self.compressed = lowered.endswith(".gz") or part_type in GZIP_TYPES
         self.max_bytes = max_bytes
-        self.content = bytearray()
         self.received = 0
         self._inflater = zlib.decompressobj(wbits=31) if self.compressed else None
+        # A plain part is at most the body: reserve that once (capped) instead of growing by copies.
+        self.content = bytearray() if self.compressed else bytearray(min(size_hint, max_bytes + 1))
 
     def write(self, chunk: bytes) -> None:
+        start = self.received
         self.received += len(chunk)
         if self._inflater is None:
-            self.content += chunk
+            self.content[start : self.received] = chunk
         else:
             self._inflate(chunk)
-        if len(self.content) > self.max_bytes:
+        if self.size > self.max_bytes:
             raise FileTooLarge(
                 f"The CSV file is larger than {self.max_bytes} bytes"
                 f"{' once decompressed' if self.compressed else ''}: split it into smaller files."
             )
+
+    @property
+    def size(self) -> int:
+        return len(self.content) if self.compressed else self.received
 
     def _inflate(self, data: bytes) -> None:
         assert self._inflater is not None
@@ -124,7 +131,9 @@ class _FileSink:
             raise InvalidFileType(f"The file {self.name!r} is declared gzip but is not valid gzip data.") from None
 
     def close(self) -> None:
-        if self._inflater is not None and self.received and not self._inflater.eof:
+        if self._inflater is None:
+            del self.content[self.received :]
+        elif self.received and not self._inflater.eof:
             raise InvalidFileType(f"The gzip file {self.name!r} is cut off: send the complete file.")
 
 
@@ -139,8 +148,9 @@ class _FieldSink:
 
 
 class _FormReader:
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, size_hint: int) -> None:
         self.max_bytes = max_bytes
+        self.size_hint = size_hint
         self.file: _FileSink | None = None
         self.dry_run: _FieldSink | None = None
         self._sink: _FileSink | _FieldSink | None = None
@@ -159,7 +169,7 @@ class _FormReader:
         if segment.name == FILE_FIELD:
             if self.file is not None:
                 raise MalformedRequest("The form has several 'file' parts: send one file per request.")
-            self.file = _FileSink(segment, self.max_bytes)
+            self.file = _FileSink(segment, self.max_bytes, self.size_hint)
             return self.file
         if segment.name == DRY_RUN_FIELD:
             if self.dry_run is not None:

@@ -1,0 +1,200 @@
+"""Cell rules: one stateless check per kind of cell, and the conversion to the stored value.
+
+A check takes a non-blank cell and answers ``None`` (valid) or a ``Code`` (an error, or a warning
+when the code is in ``codes.WARNINGS``). Checks run once per cell of up to 100,000 rows, so they
+are precompiled regexes and small caches over repeated values (languages, roles, time zones).
+Messages never quote a password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from lambdas.roster.codes import Code
+
+Check = Callable[[str], Code | None]
+Convert = Callable[[str], Any]
+
+GLOBAL_ROLES = frozenset(
+    {
+        "ADMIN",
+        "CONTENT_CREATOR",
+        "GROUP_CREATOR",
+        "PUBLIC_SESSION_MANAGER",
+        "BATTERY_MANAGER",
+        "SUPPORT",
+        "DATA_EXPLORER",
+        "SYSTEM_MANAGER",
+    }
+)
+GROUP_ROLES = frozenset({"GROUP_MANAGER", "GRADER", "TEST_TAKER", "BOOKLET_PUBLISHER", "SCAN_UPLOADER"})
+ROOT = "root"
+PASSWORD_MIN_LENGTH = 8
+
+# A practical address check (one @, no spaces, a dot in the domain), not RFC 5322.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+")
+
+# RFC 5646 language tag (langtag and private use), case-insensitive. Grandfathered tags and the
+# reserved 4-8 letter language subtags (no language is registered so) are not accepted.
+_BCP47 = re.compile(
+    r"""
+    (?:
+      [a-z]{2,3}(?:-[a-z]{3}){0,3}                  # language (+ extlang); 4-8 letters: none registered
+      (?:-[a-z]{4})?                                # script
+      (?:-(?:[a-z]{2}|[0-9]{3}))?                   # region
+      (?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*      # variants
+      (?:-[0-9a-wy-z](?:-[a-z0-9]{2,8})+)*          # extensions
+      (?:-x(?:-[a-z0-9]{1,8})+)?                    # private use
+    | x(?:-[a-z0-9]{1,8})+
+    )
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# ISO 8601 UTC date-time. Month and day may have one digit: the TAO sample files write 2024-1-31T12:00:00Z.
+_UTC_DATETIME = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?(?:Z|z|\+00:00|\+0000|\+00)"
+)
+
+_SPECIAL = re.compile(r"[^\w\s]|_")
+
+
+def is_blank(cell: str) -> bool:
+    return not cell or cell.isspace()
+
+
+class _Memo(dict[str, "Code | None"]):
+    """A check over few distinct values (languages, roles, booleans, time zones): after the first
+    sight of a value its answer is one dict look-up (``memo[cell]``, no Python call). Bounded."""
+
+    __slots__ = ("_compute",)
+    LIMIT = 4096
+
+    def __init__(self, compute: Check) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, cell: str) -> Code | None:
+        answer = self._compute(cell)
+        if len(self) < self.LIMIT:
+            self[cell] = answer
+        return answer
+
+
+def memoized(compute: Check) -> Check:
+    return _Memo(compute).__getitem__
+
+
+def check_email(cell: str) -> Code | None:
+    return None if _EMAIL.fullmatch(cell) else Code.INVALID_EMAIL
+
+
+def _language(cell: str) -> Code | None:
+    return None if _BCP47.fullmatch(cell) else Code.INVALID_LANGUAGE
+
+
+check_language = memoized(_language)
+
+
+_BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _boolean(cell: str) -> Code | None:
+    """``TRUE``/``FALSE`` in any case; ``1``/``0`` accepted with a warning."""
+    if cell == "1" or cell == "0":
+        return Code.BOOLEAN_AS_NUMBER
+    return None if cell.lower() in _BOOLEANS else Code.INVALID_BOOLEAN
+
+
+check_boolean = memoized(_boolean)
+
+
+def to_boolean(cell: str) -> bool:
+    """Blank means the default, TRUE."""
+    return True if is_blank(cell) else _BOOLEANS[cell.lower()]
+
+
+def _roles(cell: str) -> Code | None:
+    """``|``-separated global roles, any case."""
+    return None if all(part.strip().upper() in GLOBAL_ROLES for part in cell.split("|")) else Code.INVALID_ROLE
+
+
+check_roles = memoized(_roles)
+
+
+def to_roles(cell: str) -> list[str]:
+    """Upper case, in file order, without repeats."""
+    return list(dict.fromkeys(part.strip().upper() for part in cell.split("|")))
+
+
+def _group_role(cell: str) -> Code | None:
+    return None if cell.upper() in GROUP_ROLES else Code.INVALID_GROUP_ROLE
+
+
+check_group_role = memoized(_group_role)
+
+
+def to_upper(cell: str) -> str:
+    return cell.upper()
+
+
+def parse_utc(cell: str) -> datetime | None:
+    match = _UTC_DATETIME.fullmatch(cell)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction = match.groups()
+    try:
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+
+
+def check_utc_date(cell: str) -> Code | None:
+    return None if parse_utc(cell) is not None else Code.INVALID_DATE
+
+
+def to_utc_date(cell: str) -> str:
+    """Stored in one canonical form (``2024-01-31T12:00:00Z``) so equal dates compare equal."""
+    parsed = parse_utc(cell)
+    assert parsed is not None  # checked while planning
+    text = parsed.strftime("%Y-%m-%dT%H:%M:%S")
+    if parsed.microsecond:
+        text += f".{parsed.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def _timezone(cell: str) -> Code | None:
+    """An IANA name known to ``zoneinfo`` (system tz database, or the ``tzdata`` package)."""
+    try:
+        ZoneInfo(cell)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError; odd paths raise ValueError
+        return Code.INVALID_TIMEZONE
+    return None
+
+
+check_timezone = memoized(_timezone)
+
+
+def check_password(cell: str) -> Code | None:
+    """At least 8 characters with an upper-case letter, a lower-case letter and a special character
+    (anything that is neither a letter, a digit nor a space)."""
+    if len(cell) < PASSWORD_MIN_LENGTH or cell.lower() == cell or cell.upper() == cell or not _SPECIAL.search(cell):
+        return Code.WEAK_PASSWORD
+    return None
+
+
+def same(cell: str) -> str:
+    return cell

@@ -1,0 +1,186 @@
+"""Header detection and file-level rejections; the code table stays in sync with its docs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from lambdas.roster.codes import CATALOGUE, Code, render_markdown_table
+from lambdas.roster.contract import FileRejected
+from lambdas.roster.planner import Planner
+
+USERS = (
+    "user_username,user_name,user_password,user_email,user_language,user_active,user_role,user_organizationId,"
+    "user_externalId,user_metadata_grade"
+)
+GROUPS = "group_name,group_description,group_active,group_organizationId,group_metadata_level"
+ORGANIZATIONS = (
+    "hierarchy_organizationId,hierarchy_organizationName,hierarchy_organizationDescription,"
+    "hierarchy_parentOrganizationId"
+)
+LINK_NEW = (
+    "user_username,user_name,user_password,user_email,user_language,user_active,group_role,group_name,"
+    "user_organizationId"
+)
+LINK_EXISTING = "user_username,group_name,group_role"
+SESSION_COLUMNS = (
+    "group_name,group_description,group_active,session_name,session_timezone,session_startDate,session_endDate,"
+    "session_submissionDate,session_waitingPageDate,session_securitySettings,session_reviewSettings,"
+    "session_testRunnerAccessibilityPlugins,session_testRunnerSessionPlugins,session_reportSettings,"
+    "session_readAloud,group_organizationId"
+)
+
+
+def rejection(header: str) -> FileRejected:
+    with pytest.raises(FileRejected) as caught:
+        Planner.start(header.split(","))
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("header", "template"),
+    [
+        (USERS, "users"),
+        (GROUPS, "groups"),
+        (ORGANIZATIONS, "organizations"),
+        (LINK_NEW, "link-new-user-to-groups"),
+        (LINK_EXISTING, "link-existing-user-to-groups"),
+        ("session_deliveryId," + SESSION_COLUMNS, "sessions"),
+        ("session_batteryId," + SESSION_COLUMNS, "sessions"),
+    ],
+)
+def test_each_tao_template_header_is_detected(header: str, template: str) -> None:
+    # Given the header of a public TAO template
+    # When planning starts
+    planner = Planner.start(header.split(","))
+    # Then the template is recognised and no column is unknown
+    assert planner.template == template
+    assert planner.warnings == []
+
+
+def test_detection_ignores_column_order() -> None:
+    # Given the users columns in another order
+    header = list(reversed(USERS.split(",")))
+    # When planning starts
+    planner = Planner.start(header)
+    # Then it is still the users template
+    assert planner.template == "users"
+
+
+def test_username_with_group_role_only_is_link_existing() -> None:
+    # Given user_username with group columns and no other user column
+    # When planning starts
+    planner = Planner.start(["group_role", "user_username", "group_name"])
+    # Then it is link-existing, not link-new
+    assert planner.template == "link-existing-user-to-groups"
+
+
+def test_user_password_with_group_columns_is_link_new() -> None:
+    # Given user_username, user_password and the group columns
+    # When planning starts
+    planner = Planner.start(["user_username", "user_password", "group_name", "group_role"])
+    # Then it is link-new (a user column beyond the username)
+    assert planner.template == "link-new-user-to-groups"
+
+
+def test_unknown_header_is_rejected_unknown_template() -> None:
+    # Given a header of no template family
+    # When planning starts
+    rejected = rejection("first_name,last_name")
+    # Then the file is rejected on row 1 with UNKNOWN_TEMPLATE
+    assert (rejected.issue.row, rejected.issue.code) == (1, Code.UNKNOWN_TEMPLATE)
+
+
+def test_both_session_keys_are_rejected() -> None:
+    # Given a sessions header with both a delivery and a battery id
+    # When planning starts
+    rejected = rejection("session_deliveryId,session_batteryId,group_name,session_name")
+    # Then the file is rejected
+    assert rejected.issue.code == Code.UNKNOWN_TEMPLATE
+
+
+def test_sessions_header_without_key_is_missing_column() -> None:
+    # Given session columns without session_deliveryId or session_batteryId
+    # When planning starts
+    rejected = rejection("group_name,session_name")
+    # Then the missing key column is reported
+    assert rejected.issue.code == Code.MISSING_COLUMN
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        ("user_name,user_email", "user_username"),
+        ("group_description,group_active", "group_name"),
+        ("hierarchy_organizationName", "hierarchy_organizationId"),
+        ("hierarchy_organizationId,hierarchy_parentOrganizationId", "hierarchy_organizationName"),
+        ("user_username,user_password,group_name", "group_role"),
+        ("user_username,group_role", "group_name"),
+        ("session_deliveryId,session_name", "group_name"),
+        ("session_deliveryId,group_name", "session_name"),
+    ],
+)
+def test_missing_mandatory_column_rejects_the_file(header: str, missing: str) -> None:
+    # Given a header lacking a column its template requires
+    # When planning starts
+    rejected = rejection(header)
+    # Then MISSING_COLUMN names that column
+    assert (rejected.issue.code, rejected.issue.column) == (Code.MISSING_COLUMN, missing)
+
+
+def test_duplicate_header_rejects_the_file() -> None:
+    # Given a header naming a column twice
+    # When planning starts
+    rejected = rejection("user_username,user_name,user_name")
+    # Then DUPLICATE_COLUMN names it
+    assert (rejected.issue.code, rejected.issue.column) == (Code.DUPLICATE_COLUMN, "user_name")
+
+
+@pytest.mark.parametrize("header", [[], [""], ["", " "]])
+def test_empty_header_rejects_the_file(header: list[str]) -> None:
+    # Given a header without any column name
+    # When planning starts
+    with pytest.raises(FileRejected) as caught:
+        Planner.start(header)
+    # Then EMPTY_HEADER
+    assert caught.value.issue.code == Code.EMPTY_HEADER
+
+
+def test_unknown_column_is_a_row_1_warning_and_ignored() -> None:
+    # Given a users header with a column the template does not know
+    planner = Planner.start(["user_username", "nickname"])
+    # When a row is checked
+    planned = planner.check(2, ["u1", "Bob"])
+    # Then the column is a warning on row 1 and not part of the row's values
+    assert [(w.row, w.column, w.code) for w in planner.warnings] == [(1, "nickname", Code.UNKNOWN_COLUMN)]
+    assert planned.values == {"user_username": "u1"}  # type: ignore[union-attr]
+
+
+def test_metadata_columns_with_any_suffix_are_known() -> None:
+    # Given users and groups metadata columns
+    # When planning starts
+    users = Planner.start(["user_username", "user_metadata_shoe_size"])
+    groups = Planner.start(["group_name", "group_metadata_x"])
+    # Then they are not unknown
+    assert users.warnings == [] and groups.warnings == []
+
+
+def test_bare_metadata_prefix_is_unknown() -> None:
+    # Given a metadata column without a key
+    # When planning starts
+    planner = Planner.start(["user_username", "user_metadata_"])
+    # Then it is an unknown column
+    assert [w.code for w in planner.warnings] == [Code.UNKNOWN_COLUMN]
+
+
+def test_error_codes_doc_matches_the_codes_module() -> None:
+    # Given the docs table and the codes module
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "IMPORT_ERRORS.md").read_text()
+    table = re.search(r"<!-- codes:start -->\n(.*?)<!-- codes:end -->", doc, re.S)
+    # When the table is compared with the generated one
+    # Then they are identical and every code is catalogued
+    assert table is not None
+    assert table.group(1) == render_markdown_table()
+    assert set(CATALOGUE) == set(Code)
