@@ -13,7 +13,6 @@ from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from lambdas.common.schema import JOBS_TABLE
@@ -25,8 +24,6 @@ CHUNK_MARKER = "#chunk#"
 
 # Running totals that chunks ADD to; copied into ``summary`` when the job finishes.
 TALLY = {name: f"tally_{name}" for name in SUMMARY_FIELDS}
-
-_serializer = TypeSerializer()
 
 
 class LeaseLost(Exception):
@@ -98,7 +95,8 @@ class JobStore:
         self, *, tenant: str, reference_id: str, file_name: str, dry_run: bool, source: str, now: int
     ) -> bool:
         """Recreate the ``PENDING`` job of a stored object whose job record is missing (the object's
-        metadata is the source of truth). Returns False when a job already exists."""
+        metadata is the source of truth; its file is here, so its upload deadline is ``now``).
+        Returns False when a job already exists."""
         try:
             self.create_pending(
                 tenant=tenant,
@@ -175,6 +173,10 @@ class JobStore:
         """Every chunk message is sent: from now on the chunk messages carry the work."""
         self._update_as_holder(tenant, reference_id, attempt, "SET dispatched = :yes", {":yes": True})
 
+    def record_failure(self, *, tenant: str, reference_id: str, attempt: str, issue: Mapping[str, Any]) -> None:
+        """Remember the file-level problem before acting on it, so a takeover ends the same way."""
+        self._update_as_holder(tenant, reference_id, attempt, "SET failure = :issue", {":issue": dict(issue)})
+
     def _update_as_holder(
         self, tenant: str, reference_id: str, attempt: str, expression: str, values: dict[str, Any]
     ) -> None:
@@ -207,12 +209,13 @@ class JobStore:
             TTL: int(time.time()) + JOB_RETENTION_SECONDS,
         }
         try:
+            # The resource's client takes plain Python values (boto3 serializes them).
             self._table.meta.client.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
                             "TableName": self._table_name,
-                            "Item": _serialize(marker),
+                            "Item": marker,
                             "ConditionExpression": "attribute_not_exists(#pk)",
                             "ExpressionAttributeNames": {"#pk": PK},
                         }
@@ -220,19 +223,25 @@ class JobStore:
                     {
                         "Update": {
                             "TableName": self._table_name,
-                            "Key": _serialize({PK: tenant, SK: reference_id}),
+                            "Key": {PK: tenant, SK: reference_id},
                             "UpdateExpression": f"ADD chunksDone :one, {adds}",
                             "ConditionExpression": "#s = :processing",
                             "ExpressionAttributeNames": {"#s": "status"},
-                            "ExpressionAttributeValues": _serialize(
-                                {**values, ":one": 1, ":processing": JobStatus.PROCESSING.value}
-                            ),
+                            "ExpressionAttributeValues": {
+                                **values,
+                                ":one": 1,
+                                ":processing": JobStatus.PROCESSING.value,
+                            },
                         }
                     },
                 ]
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
+            reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+            if error.response["Error"]["Code"] == "TransactionCanceledException" and reasons <= {
+                "None",
+                "ConditionalCheckFailed",
+            }:
                 return False
             raise
         return True
@@ -333,7 +342,3 @@ class JobStore:
             raise
         item: dict[str, Any] = response["Attributes"]
         return item
-
-
-def _serialize(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}

@@ -1,0 +1,166 @@
+"""HTTP API with the Cognito JWT authorizer and the three HTTP functions (upload, status, token).
+
+The authorizer's audience is the list of tenant client ids held in an SSM StringList parameter,
+resolved by CloudFormation at every deploy; ``python -m ops.tenants`` adds a client to the
+parameter and to the live authorizer, so onboarding needs no deploy and a deploy keeps them all.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jsii
+from aws_cdk import Acknowledgment, CfnParameter, Fn, Validations
+from aws_cdk import aws_apigateway as apigw_v1
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import constants as c
+from infra.auth import Auth
+from infra.functions import PythonFunction
+from infra.storage import Storage
+
+_ACCESS_LOG_FORMAT = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "routeKey": "$context.routeKey",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latency": "$context.responseLatency",
+    "integrationError": "$context.integrationErrorMessage",
+    "authorizerError": "$context.authorizer.error",
+    "clientId": "$context.authorizer.claims.client_id",
+}
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        auth: Auth,
+        storage: Storage,
+        job_events: events.IEventBus,
+        code: lambda_.Code,
+        log_level: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        defaults = c.SETTINGS_DEFAULTS
+
+        def function(construct_id: str, spec: c.FunctionSpec, environment: dict[str, str]) -> PythonFunction:
+            return PythonFunction(
+                self, construct_id, spec=spec, code=code, log_level=log_level, environment=environment
+            )
+
+        self.upload = function(
+            "Upload",
+            c.UPLOAD,
+            {
+                **storage.environment,
+                c.Env.MAX_UPLOAD_BYTES: str(defaults.max_upload_bytes),
+                c.Env.UPLOAD_URL_EXPIRY_SECONDS: str(defaults.upload_url_expiry_seconds),
+            },
+        )
+        self.status = function(
+            "Status",
+            c.STATUS,
+            {
+                **storage.environment,
+                c.Env.EVENT_BUS_NAME: job_events.event_bus_name,
+                c.Env.DOWNLOAD_URL_EXPIRY_SECONDS: str(defaults.download_url_expiry_seconds),
+            },
+        )
+        self.token = function("Token", c.TOKEN, {c.Env.TOKEN_ENDPOINT_URL: auth.token_endpoint_url})
+        self.functions = (self.upload, self.status, self.token)
+
+        # Upload: write the job and the idempotency record, store the file or sign a POST for it.
+        storage.jobs.grant_read_write_data(self.upload.role)
+        storage.idempotency.grant_read_write_data(self.upload.role)
+        storage.grant_objects(self.upload.role, "s3:PutObject", prefix=c.PENDING_PREFIX)
+        # Status: read jobs, see whether a presigned upload arrived (else expire the job: UpdateItem
+        # and an event), sign a GET of the report.
+        storage.jobs.grant_read_data(self.status.role)
+        storage.jobs.grant(self.status.role, "dynamodb:UpdateItem")
+        job_events.grant_put_events_to(self.status.role)
+        storage.grant_objects(self.status.role, "s3:GetObject", prefix=c.RESULTS_PREFIX)
+        storage.grant_objects(self.status.role, "s3:GetObject", prefix=c.PENDING_PREFIX)  # HeadObject
+        storage.grant_list(self.status.role, prefix=c.PENDING_PREFIX)
+
+        self.tenant_client_ids = CfnParameter(
+            self,
+            "TenantClientIds",
+            type=c.TENANT_CLIENT_IDS_PARAMETER_TYPE,
+            default=c.TENANT_CLIENT_IDS_PARAMETER,
+            description="SSM StringList of the tenant app client ids the JWT authorizer accepts "
+            "(create it with `python -m ops.tenants init`).",
+        )
+        self.tenant_client_ids.override_logical_id(c.TENANT_CLIENT_IDS_STACK_PARAMETER)  # `--parameters` name
+        audience = self.tenant_client_ids.value_as_list
+        if auth.first_client is not None:  # the stack's own tenant is accepted next to the parameter's
+            joined = Fn.join(",", [Fn.join(",", audience), auth.first_client.user_pool_client_id])
+            audience = Fn.split(",", joined)
+        self.authorizer = authorizers.HttpJwtAuthorizer(
+            "CognitoJwt", auth.issuer, jwt_audience=audience, authorizer_name="cognito-tenants"
+        )
+
+        self.http_api = apigw.HttpApi(self, "HttpApi", create_default_stage=False, description="Rostering Upload API")
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=c.LOG_RETENTION)
+        self.stage = apigw.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=self.http_api,
+            auto_deploy=True,
+            throttle=apigw.ThrottleSettings(rate_limit=c.THROTTLE_RATE_LIMIT, burst_limit=c.THROTTLE_BURST_LIMIT),
+            access_log_settings=_AccessLogSettings(self.access_logs),
+        )
+        import_scope = [c.SCOPE_IMPORT]
+        read_scopes = [c.SCOPE_READ, c.SCOPE_IMPORT]
+        self._routes(c.UPLOAD_PATHS, apigw.HttpMethod.POST, self.upload, scopes=import_scope)
+        self._routes(c.READ_PATHS, apigw.HttpMethod.GET, self.status, scopes=read_scopes)
+        for route in self._routes(c.TOKEN_PATHS, apigw.HttpMethod.POST, self.token, scopes=None):
+            Validations.of(route).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-APIG4",
+                    reason="The token route is how a client obtains a token: it authenticates with its "
+                    "client id and secret, which Cognito checks.",
+                )
+            )
+        self.url = self.http_api.api_endpoint + "/"
+
+    def _routes(
+        self, paths: tuple[str, ...], method: apigw.HttpMethod, target: PythonFunction, *, scopes: list[str] | None
+    ) -> list[apigw.HttpRoute]:
+        integration = integrations.HttpLambdaIntegration(f"{target.spec.name.title()}Integration", target.function)
+        routes: list[apigw.HttpRoute] = []
+        for path in paths:
+            routes += self.http_api.add_routes(
+                path=path,
+                methods=[method],
+                integration=integration,
+                authorizer=self.authorizer if scopes else apigw.HttpNoneAuthorizer(),
+                authorization_scopes=scopes,
+            )
+        return routes
+
+
+@jsii.implements(apigw.IAccessLogSettings)
+class _AccessLogSettings:
+    """JSON access log lines in ``log_group`` (the L2 stage takes an ``IAccessLogSettings``)."""
+
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._destination = apigw.LogGroupLogDestination(log_group)
+
+    @property
+    def destination(self) -> apigw.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw_v1.AccessLogFormat:
+        return apigw_v1.AccessLogFormat.custom(json.dumps(_ACCESS_LOG_FORMAT))

@@ -1,0 +1,136 @@
+"""Every name, size and limit of the stack in one place.
+
+Values the Lambda code already defines (table keys, object prefixes, defaults of ``Settings``,
+scope names, the metric namespace) are imported from ``lambdas.common``, never repeated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk.aws_logs import RetentionDays
+
+from lambdas.common import config, identity, observability, schema
+
+STACK_NAME = "RosteringUploadApi"
+SETTINGS_DEFAULTS = config.Settings()
+
+# --- deploy-time choices (cdk.json context, or `cdk deploy -c key=value`) --------------------------
+CTX_DOMAIN_PREFIX = "rostering:domainPrefix"  # default: rostering-<account id>
+CTX_DELETION_PROTECTION = "rostering:deletionProtection"  # user pool; default true
+CTX_FIRST_TENANT_CLIENT = "rostering:firstTenantClient"  # default false
+CTX_PENDING_EXPIRATION_DAYS = "rostering:pendingExpirationDays"
+CTX_ALARM_EMAIL = "rostering:alarmEmail"  # optional: creates the alarm SNS topic
+CTX_LOG_LEVEL = "rostering:logLevel"
+
+DEFAULT_DOMAIN_PREFIX = "rostering"  # the account id is appended: prefixes are global per region
+DEFAULT_PENDING_EXPIRATION_DAYS = 7
+DEFAULT_LOG_LEVEL = "INFO"
+
+# --- auth ----------------------------------------------------------------------------------------
+RESOURCE_SERVER = identity.RESOURCE_SERVER
+SCOPE_IMPORT = identity.SCOPE_IMPORT  # "rostering/import": what routes require
+SCOPE_READ = identity.SCOPE_READ
+IMPORT_SCOPE_NAME = SCOPE_IMPORT.removeprefix(f"{RESOURCE_SERVER}/")  # "import": what the resource server declares
+READ_SCOPE_NAME = SCOPE_READ.removeprefix(f"{RESOURCE_SERVER}/")
+ACCESS_TOKEN_VALIDITY = Duration.minutes(60)
+TENANT_CLIENT_IDS_PARAMETER = "/rostering/tenant-client-ids"
+TENANT_CLIENT_IDS_STACK_PARAMETER = "TenantClientIds"
+TENANT_CLIENT_IDS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<String>>"
+
+# --- storage -------------------------------------------------------------------------------------
+IMPORT_PREFIX = "import-csv/"
+PENDING_PREFIX = config.PENDING_PREFIX
+PROCESSED_PREFIX = config.PROCESSED_PREFIX
+FAILED_PREFIX = config.FAILED_PREFIX
+RESULTS_PREFIX = config.RESULTS_PREFIX
+CHUNKS_PREFIX = config.CHUNKS_PREFIX
+# Raw CSVs and planned chunks may hold passwords: short expiry (context CTX_PENDING_EXPIRATION_DAYS).
+PASSWORD_PREFIXES = (PENDING_PREFIX, PROCESSED_PREFIX, FAILED_PREFIX, CHUNKS_PREFIX)
+RESULTS_EXPIRATION = Duration.days(30)
+NONCURRENT_VERSION_EXPIRATION = Duration.days(1)
+ACCESS_LOG_EXPIRATION = Duration.days(90)
+POINT_IN_TIME_RECOVERY_DAYS = 35
+TABLES = {"Jobs": schema.JOBS_TABLE, "Roster": schema.ROSTER_TABLE, "Idempotency": schema.IDEMPOTENCY_TABLE}
+CSV_SUFFIX = ".csv"
+
+# --- functions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FunctionSpec:
+    name: str
+    memory_mb: int
+    timeout: Duration
+    description: str
+
+    @property
+    def handler(self) -> str:
+        return f"lambdas.{self.name}.handler.lambda_handler"
+
+
+UPLOAD = FunctionSpec(
+    name="upload", memory_mb=1024, timeout=Duration.seconds(29), description="Stores an uploaded CSV (holds the file)"
+)
+STATUS = FunctionSpec(
+    name="status", memory_mb=256, timeout=Duration.seconds(10), description="Job status and report download"
+)
+TOKEN = FunctionSpec(
+    name="token", memory_mb=256, timeout=Duration.seconds(10), description="Relays token requests to Cognito"
+)
+IMPORTER = FunctionSpec(
+    name="importer", memory_mb=1024, timeout=Duration.seconds(300), description="Imports CSV chunks"
+)
+FUNCTIONS = (UPLOAD, STATUS, TOKEN, IMPORTER)
+
+LOG_RETENTION = RetentionDays.ONE_MONTH  # 30 days
+LAMBDA_REQUIREMENTS = "requirements.txt"  # inside lambdas/
+LAMBDA_PYTHON_VERSION = "3.13"
+LAMBDA_PLATFORM = "manylinux2014_aarch64"
+POWERTOOLS_SERVICE_NAME = observability.SERVICE
+METRICS_NAMESPACE = observability.metrics.namespace or "Rostering"
+
+# --- import queue --------------------------------------------------------------------------------
+# Each message is one file or one chunk of IMPORT_CHUNK_ROWS rows whose passwords are hashed
+# (scrypt): one message per invocation keeps a chunk well inside the timeout.
+IMPORT_BATCH_SIZE = 1
+IMPORT_MAX_CONCURRENCY = 10  # caps the chunk fan-out (and DynamoDB write rate) without reserving concurrency
+IMPORT_VISIBILITY_TIMEOUT = Duration.seconds(IMPORTER.timeout.to_seconds() * 6)
+IMPORT_MAX_RECEIVE_COUNT = 5
+DLQ_RETENTION = Duration.days(14)
+
+# --- api -----------------------------------------------------------------------------------------
+# SPEC section 4; the second path of each pair is the alias printed in the public docs.
+UPLOAD_PATHS = ("/api/v1/upload", "/api/v1/upload/api/v1/upload", "/api/v1/upload/url")
+READ_PATHS = (
+    "/api/v1/status/{referenceId}",
+    "/api/v1/upload/api/v1/status/{referenceId}",
+    "/api/v1/download/{referenceId}",
+    "/api/v1/upload/api/v1/download/{referenceId}",
+)
+TOKEN_PATHS = ("/api/v1/oauth2/tokens", "/api/v1/upload/v1/oauth2/tokens")
+THROTTLE_RATE_LIMIT = 50  # requests per second, whole stage
+THROTTLE_BURST_LIMIT = 100
+
+# --- monitoring ----------------------------------------------------------------------------------
+IMPORTS_FAILED_METRIC = "ImportsFailed"
+ALARM_PERIOD = Duration.minutes(5)
+
+
+class Env:
+    """Environment variable names read by ``lambdas.common.config.Settings.from_env``."""
+
+    BUCKET_NAME = "BUCKET_NAME"
+    JOBS_TABLE_NAME = "JOBS_TABLE_NAME"
+    ROSTER_TABLE_NAME = "ROSTER_TABLE_NAME"
+    IDEMPOTENCY_TABLE_NAME = "IDEMPOTENCY_TABLE_NAME"
+    EVENT_BUS_NAME = "EVENT_BUS_NAME"
+    IMPORT_QUEUE_URL = "IMPORT_QUEUE_URL"
+    MAX_UPLOAD_BYTES = "MAX_UPLOAD_BYTES"
+    UPLOAD_URL_EXPIRY_SECONDS = "UPLOAD_URL_EXPIRY_SECONDS"
+    DOWNLOAD_URL_EXPIRY_SECONDS = "DOWNLOAD_URL_EXPIRY_SECONDS"
+    TOKEN_ENDPOINT_URL = "TOKEN_ENDPOINT_URL"  # noqa: S105 - a variable name
+    PASSWORD_HASH_LOG2_N = "PASSWORD_HASH_LOG2_N"  # noqa: S105 - a variable name
+    IMPORT_LEASE_SECONDS = "IMPORT_LEASE_SECONDS"
+    IMPORT_CHUNK_ROWS = "IMPORT_CHUNK_ROWS"

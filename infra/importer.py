@@ -1,0 +1,85 @@
+"""Import pipeline: S3 ``ObjectCreated`` under import-csv/pending/*.csv → SQS (+DLQ) → importer
+Lambda with partial batch responses. The importer fans a large file out as chunk messages on the
+same queue, and publishes every job state change on its EventBridge bus."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import constants as c
+from infra.functions import PythonFunction
+from infra.storage import Storage
+
+
+class Importer(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, storage: Storage, code: lambda_.Code, log_level: str
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Messages carry object keys and row ranges, never rows: SQS-managed encryption suffices and
+        # lets S3 deliver notifications without a key policy.
+        self.dlq = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=c.DLQ_RETENTION,
+        )
+        Validations.of(self.dlq).acknowledge(
+            Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the import queue.")
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=c.IMPORT_VISIBILITY_TIMEOUT,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=c.IMPORT_MAX_RECEIVE_COUNT),
+        )
+        self.bus = events.EventBus(self, "Events", description="Rostering import job state changes")
+        self.handler = PythonFunction(
+            self,
+            "Function",
+            spec=c.IMPORTER,
+            code=code,
+            log_level=log_level,
+            environment={
+                **storage.environment,
+                c.Env.EVENT_BUS_NAME: self.bus.event_bus_name,
+                c.Env.IMPORT_QUEUE_URL: self.queue.queue_url,
+                c.Env.MAX_UPLOAD_BYTES: str(c.SETTINGS_DEFAULTS.max_upload_bytes),
+                c.Env.PASSWORD_HASH_LOG2_N: str(c.SETTINGS_DEFAULTS.password_hash_log2_n),
+                # A lease shorter than the function timeout would let a live attempt be taken over.
+                c.Env.IMPORT_LEASE_SECONDS: str(int(c.IMPORTER.timeout.to_seconds()) + 30),
+                c.Env.IMPORT_CHUNK_ROWS: str(c.SETTINGS_DEFAULTS.import_chunk_rows),
+            },
+        )
+        self.handler.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=c.IMPORT_BATCH_SIZE,
+                max_concurrency=c.IMPORT_MAX_CONCURRENCY,
+                report_batch_item_failures=True,
+            )
+        )
+        storage.bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(self.queue),
+            s3.NotificationKeyFilter(prefix=c.PENDING_PREFIX, suffix=c.CSV_SUFFIX),
+        )
+
+        role = self.handler.role
+        self.queue.grant_send_messages(role)  # chunk messages
+        self.bus.grant_put_events_to(role)
+        storage.jobs.grant_read_write_data(role)
+        storage.roster.grant_read_write_data(role)
+        # Read the pending file, write the report, move the file to processed/ or failed/.
+        storage.grant_objects(role, "s3:GetObject", "s3:PutObject", "s3:DeleteObject", prefix=c.IMPORT_PREFIX)
+        storage.grant_list(role, prefix=c.IMPORT_PREFIX)

@@ -1,0 +1,94 @@
+"""Alarms (DLQ depth, Lambda errors and throttles, API 5xx, failed imports) and one dashboard.
+With an alarm e-mail, alarms notify an encrypted SNS topic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_apigatewayv2 as apigw
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import constants as c
+from infra.functions import PythonFunction
+
+
+class Monitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: Sequence[PythonFunction],
+        http_api: apigw.HttpApi,
+        dead_letters: sqs.Queue,
+        alarm_email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic: sns.Topic | None = None
+        if alarm_email:
+            key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="Rostering alarm topic")
+            key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
+            self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+
+        imports_failed = cw.Metric(
+            namespace=c.METRICS_NAMESPACE,
+            metric_name=c.IMPORTS_FAILED_METRIC,
+            dimensions_map={"service": c.POWERTOOLS_SERVICE_NAME},
+            statistic=cw.Stats.SUM,
+            period=c.ALARM_PERIOD,
+        )
+        dlq_depth = dead_letters.metric_approximate_number_of_messages_visible(
+            period=c.ALARM_PERIOD, statistic=cw.Stats.MAXIMUM
+        )
+        api_5xx = http_api.metric_server_error(period=c.ALARM_PERIOD, statistic=cw.Stats.SUM)
+        self.alarms = [
+            self._alarm("DeadLetters", dlq_depth, "Import messages reached the dead-letter queue"),
+            self._alarm("Api5xx", api_5xx, "The HTTP API answered 5xx"),
+            self._alarm("ImportsFailed", imports_failed, "Imports ended FAILED"),
+        ]
+        for fn in functions:
+            name = fn.spec.name.title()
+            errors = fn.function.metric_errors(period=c.ALARM_PERIOD, statistic=cw.Stats.SUM)
+            throttles = fn.function.metric_throttles(period=c.ALARM_PERIOD, statistic=cw.Stats.SUM)
+            self.alarms.append(self._alarm(f"{name}Errors", errors, f"The {fn.spec.name} function failed"))
+            self.alarms.append(self._alarm(f"{name}Throttles", throttles, f"The {fn.spec.name} function was throttled"))
+
+        self.dashboard = cw.Dashboard(self, "Dashboard")
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="API requests and 5xx", left=[http_api.metric_count(), api_5xx], width=12),
+            cw.GraphWidget(title="Imports failed / DLQ depth", left=[imports_failed], right=[dlq_depth], width=12),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Lambda errors", left=[f.function.metric_errors() for f in functions], width=8),
+            cw.GraphWidget(title="Lambda throttles", left=[f.function.metric_throttles() for f in functions], width=8),
+            cw.GraphWidget(
+                title="Lambda duration p99",
+                left=[f.function.metric_duration(statistic="p99") for f in functions],
+                width=8,
+            ),
+        )
+        self.dashboard.add_widgets(cw.AlarmStatusWidget(alarms=self.alarms, title="Alarms", width=24))
+
+    def _alarm(self, construct_id: str, metric: cw.IMetric, description: str) -> cw.Alarm:
+        """Alarm as soon as one period holds a non-zero value; missing data is healthy."""
+        alarm = cw.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=0,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        if self.topic is not None:
+            alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        return alarm

@@ -1,0 +1,118 @@
+"""The stack composes the units; it creates nothing itself except outputs and the
+acknowledgements of CDK-internal resources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Validations
+from constructs import Construct
+
+from infra import constants as c
+from infra.api import Api
+from infra.auth import Auth
+from infra.bundling import lambda_code
+from infra.importer import Importer
+from infra.monitoring import Monitoring
+from infra.storage import Storage
+
+BUCKET_NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploySettings:
+    """Deploy-time choices read from the CDK context (cdk.json, or ``-c key=value``)."""
+
+    domain_prefix: str
+    deletion_protection: bool
+    first_tenant_client: bool
+    pending_expiration_days: int
+    alarm_email: str | None
+    log_level: str
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> DeploySettings:
+        def value(key: str, default: Any) -> Any:
+            found = scope.node.try_get_context(key)
+            return default if found is None or found == "" else found
+
+        def flag(key: str, default: bool) -> bool:
+            found = value(key, default)
+            return found if isinstance(found, bool) else str(found).strip().lower() in {"true", "1", "yes"}
+
+        return cls(
+            domain_prefix=value(c.CTX_DOMAIN_PREFIX, f"{c.DEFAULT_DOMAIN_PREFIX}-{Aws.ACCOUNT_ID}"),
+            deletion_protection=flag(c.CTX_DELETION_PROTECTION, True),
+            first_tenant_client=flag(c.CTX_FIRST_TENANT_CLIENT, False),
+            pending_expiration_days=int(value(c.CTX_PENDING_EXPIRATION_DAYS, c.DEFAULT_PENDING_EXPIRATION_DAYS)),
+            alarm_email=value(c.CTX_ALARM_EMAIL, None),
+            log_level=str(value(c.CTX_LOG_LEVEL, c.DEFAULT_LOG_LEVEL)),
+        )
+
+
+class RosteringStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        settings = DeploySettings.from_context(self)
+        code = lambda_code()
+
+        storage = Storage(self, "Storage", pending_expiration=Duration.days(settings.pending_expiration_days))
+        auth = Auth(
+            self,
+            "Auth",
+            domain_prefix=settings.domain_prefix,
+            deletion_protection=settings.deletion_protection,
+            first_tenant_client=settings.first_tenant_client,
+        )
+        importer = Importer(self, "Importer", storage=storage, code=code, log_level=settings.log_level)
+        api = Api(
+            self, "Api", auth=auth, storage=storage, job_events=importer.bus, code=code, log_level=settings.log_level
+        )
+        Monitoring(
+            self,
+            "Monitoring",
+            functions=[*api.functions, importer.handler],
+            http_api=api.http_api,
+            dead_letters=importer.dlq,
+            alarm_email=settings.alarm_email,
+        )
+        self._acknowledge_bucket_notifications_handler()
+
+        outputs = {
+            "ApiUrl": (api.url, "Base URL of the Rostering API"),
+            "TokenUrl": (f"{api.url}api/v1/oauth2/tokens", "Token route (client_credentials)"),
+            "CognitoTokenEndpoint": (auth.token_endpoint_url, "Cognito /oauth2/token the token route forwards to"),
+            "UserPoolId": (auth.user_pool.user_pool_id, "Tenants are app clients of this pool"),
+            "BucketName": (storage.bucket.bucket_name, "Uploads bucket"),
+            "ApiId": (api.http_api.api_id, "HTTP API id (ops.tenants updates its authorizer)"),
+            "AuthorizerId": (api.authorizer.authorizer_id, "JWT authorizer id (ops.tenants)"),
+            "TenantClientIdsParameter": (
+                c.TENANT_CLIENT_IDS_PARAMETER,
+                "SSM StringList of tenant client ids (default name of the TenantClientIds stack parameter)",
+            ),
+            "EventBusName": (importer.bus.event_bus_name, "Import job events"),
+        }
+        if auth.first_client is not None:
+            outputs["FirstTenantClientId"] = (auth.first_client.user_pool_client_id, "First tenant's client id")
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)
+
+    def _acknowledge_bucket_notifications_handler(self) -> None:
+        """CDK's own custom resource that writes the bucket notification configuration."""
+        handler = self.node.try_find_child(BUCKET_NOTIFICATIONS_HANDLER_ID)
+        if handler is None:
+            return
+        Validations.of(handler).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]",
+                reason="CDK's BucketNotificationsHandler uses AWSLambdaBasicExecutionRole for its own logs; "
+                "it runs only during deployments.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="s3:PutBucketNotification on '*' is how CDK's BucketNotificationsHandler is built; "
+                "it runs only during deployments.",
+            ),
+        )

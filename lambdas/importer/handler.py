@@ -1,0 +1,66 @@
+"""Importer Lambda: SQS batches of S3 upload events and chunk messages, partial batch failures."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.common.config import Settings
+from lambdas.common.observability import logger, metrics
+from lambdas.importer.chunks import RosterRules
+from lambdas.importer.messages import parse_body
+from lambdas.importer.pipeline import Importer, RetryLater
+from lambdas.roster.apply import apply_rows
+from lambdas.roster.passwords import PasswordHasher
+from lambdas.roster.planner import Planner
+from lambdas.roster.store import RosterStore
+
+
+def roster_rules(settings: Settings, dynamodb: Any) -> RosterRules:
+    """The roster side of the importer: the planner, apply, the roster store and the hasher."""
+    return RosterRules(
+        start_planner=Planner.start,
+        apply=apply_rows,
+        store=RosterStore(settings.roster_table, resource=dynamodb),
+        hasher=PasswordHasher(settings.password_hash_log2_n),
+    )
+
+
+@cache
+def default_importer() -> Importer:
+    """Built once per container from the environment, over boto3's default clients."""
+    settings = Settings.from_env()
+    dynamodb = boto3.resource("dynamodb")
+    return Importer.build(settings, roster_rules(settings, dynamodb), dynamodb=dynamodb)
+
+
+def process_batch(event: dict[str, Any], context: LambdaContext, importer: Importer) -> PartialItemFailureResponse:
+    """One SQS batch through ``importer``; the answer lists the records SQS must deliver again."""
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            for message in parse_body(record.body):
+                importer.handle(message)
+        except RetryLater as deferred:
+            logger.info("message deferred", message_id=record.message_id, reason=str(deferred))
+            raise
+        except Exception:
+            logger.exception("message failed", message_id=record.message_id)
+            raise
+
+    # One processor per batch (it holds the batch's state); a failed record is reported back and
+    # redelivered by SQS, even when every record of the batch failed.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_batch(event, context, default_importer())

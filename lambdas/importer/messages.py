@@ -1,0 +1,92 @@
+"""What the import queue carries: S3 event notifications for uploads, and the chunk messages the
+importer sends itself when it fans a big file out (both arrive on IMPORT_QUEUE_URL)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+
+from lambdas.common.config import PENDING_PREFIX
+from lambdas.common.observability import logger
+
+CHUNK_MESSAGE_TYPE = "chunk"
+_UPLOAD_KEY = re.compile(re.escape(PENDING_PREFIX) + r"([^/]+)\.csv")
+SQS_BATCH_LIMIT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class UploadArrived:
+    """An object under ``import-csv/pending/``; ``key`` is already URL-decoded."""
+
+    key: str
+
+    @property
+    def reference_id(self) -> str:
+        return self.key[len(PENDING_PREFIX) : -len(".csv")]
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkReady:
+    tenant: str
+    reference_id: str
+    chunk: int
+
+    def body(self) -> str:
+        return json.dumps(
+            {"type": CHUNK_MESSAGE_TYPE, "tenant": self.tenant, "referenceId": self.reference_id, "chunk": self.chunk}
+        )
+
+
+Message = UploadArrived | ChunkReady
+
+
+def parse_body(body: str) -> list[Message]:
+    """The work in one SQS message body. An ``s3:TestEvent``, another event or a key outside
+    ``import-csv/pending/*.csv`` is no work (logged); a body that is not JSON raises."""
+    data: dict[str, Any] = json.loads(body)
+    if data.get("type") == CHUNK_MESSAGE_TYPE:
+        return [ChunkReady(tenant=str(data["tenant"]), reference_id=str(data["referenceId"]), chunk=int(data["chunk"]))]
+    if "Records" not in data:
+        logger.info("queue message without records ignored", event=data.get("Event"))
+        return []
+    messages: list[Message] = []
+    for record in data["Records"]:
+        if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
+            logger.info("s3 record ignored", event_name=record.get("eventName"))
+            continue
+        key = unquote_plus(record["s3"]["object"]["key"])
+        if _UPLOAD_KEY.fullmatch(key) is None:
+            logger.info("s3 key outside the pending uploads ignored", key=key)
+            continue
+        messages.append(UploadArrived(key=key))
+    return messages
+
+
+class ChunkQueue:
+    """Sends chunk messages to the import queue."""
+
+    def __init__(self, queue_url: str, *, client: Any = None) -> None:
+        self._queue_url = queue_url
+        self._sqs = client or boto3.client("sqs")
+
+    def send(self, messages: Iterable[ChunkReady]) -> None:
+        batch: list[ChunkReady] = []
+        for message in messages:
+            batch.append(message)
+            if len(batch) == SQS_BATCH_LIMIT:
+                self._send_batch(batch)
+                batch = []
+        if batch:
+            self._send_batch(batch)
+
+    def _send_batch(self, batch: list[ChunkReady]) -> None:
+        entries = [{"Id": str(i), "MessageBody": message.body()} for i, message in enumerate(batch)]
+        response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+        if response.get("Failed"):
+            raise RuntimeError(f"{len(response['Failed'])} chunk messages were not sent")

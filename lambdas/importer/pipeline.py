@@ -1,0 +1,334 @@
+"""The import pipeline: one upload from ``PENDING`` to its terminal state.
+
+``Importer.handle`` takes one queue message: an upload arrived (plan the file, then apply it
+inline or fan it out in chunks) or a chunk is ready (apply and record it). Every step is
+conditional or idempotent so that at-least-once delivery, duplicates and crashes never double
+count or lose rows; docs/IMPORT.md walks through each crash point.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import closing
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+
+from lambdas.common.config import Settings
+from lambdas.common.observability import logger, metrics
+from lambdas.importer import planning
+from lambdas.importer.chunks import ChunkItem, RosterRules, apply_chunk, item_from_json, item_to_json, tally
+from lambdas.importer.messages import ChunkQueue, ChunkReady, Message, UploadArrived
+from lambdas.importer.report import ReportWriter
+from lambdas.jobs.events import JobEvents
+from lambdas.jobs.model import REFERENCE_ID, SUMMARY_FIELDS, JobStatus, is_terminal, plain
+from lambdas.jobs.objects import JobFiles, SourceFile
+from lambdas.jobs.store import TALLY, JobStore, LeaseLost
+from lambdas.roster.contract import FileRejected, Issue
+
+
+class RetryLater(Exception):
+    """The message cannot be handled now (another attempt holds the job's lease): let the queue
+    deliver it again after its visibility timeout."""
+
+
+class Importer:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        jobs: JobStore,
+        files: JobFiles,
+        events: JobEvents,
+        queue: ChunkQueue,
+        rules: RosterRules,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._jobs = jobs
+        self._files = files
+        self._events = events
+        self._queue = queue
+        self._rules = rules
+        self._clock = clock
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        rules: RosterRules,
+        *,
+        dynamodb: Any = None,
+        s3: Any = None,
+        sqs: Any = None,
+        eventbridge: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Importer:
+        """The importer over the resources named in ``settings`` (clients default to boto3's)."""
+        return cls(
+            settings=settings,
+            jobs=JobStore(settings.jobs_table, resource=dynamodb or boto3.resource("dynamodb")),
+            files=JobFiles(settings.bucket_name, client=s3),
+            events=JobEvents(settings.event_bus_name, client=eventbridge),
+            queue=ChunkQueue(settings.import_queue_url, client=sqs),
+            rules=rules,
+            clock=clock,
+        )
+
+    def handle(self, message: Message) -> None:
+        if isinstance(message, UploadArrived):
+            self.upload_arrived(message)
+        else:
+            self.chunk_ready(message)
+
+    # -- an upload arrived -----------------------------------------------------------------
+    def upload_arrived(self, message: UploadArrived) -> None:
+        reference_id = message.reference_id
+        if REFERENCE_ID.fullmatch(reference_id) is None:
+            moved = self._files.move_object(message.key, "failed")
+            logger.error("upload with a foreign name moved aside", key=message.key, moved_to=moved)
+            return
+        source = self._files.find_source(reference_id)
+        if source is None:
+            logger.info("upload already gone", reference_id=reference_id)
+            return
+        if source.tenant is None:
+            if source.place == "pending":
+                self._files.move_source(reference_id, "failed")
+            logger.error("upload without tenant metadata moved to failed", reference_id=reference_id)
+            return
+        tenant = source.tenant
+        job = self._jobs.get(tenant=tenant, reference_id=reference_id)
+        if job is None:
+            job = self._recreate_job(tenant, reference_id, source)
+            if job is None:
+                return
+        if is_terminal(job):
+            self._settle_late_upload(reference_id, job, source)
+            return
+        attempt = uuid.uuid4().hex
+        claimed = self._jobs.claim(
+            tenant=tenant,
+            reference_id=reference_id,
+            attempt=attempt,
+            now=int(self._clock()),
+            lease_seconds=self._settings.import_lease_seconds,
+        )
+        if claimed is None:
+            self._unclaimable(tenant, reference_id)
+            return
+        if job["status"] == JobStatus.PENDING:
+            self._events.status_changed(claimed, tenant=tenant, previous=JobStatus.PENDING.value)
+        else:
+            logger.warning("import taken over after an expired lease", reference_id=reference_id)
+        logger.info("import started", reference_id=reference_id, tenant=tenant, size=source.size)
+        self._run(tenant, reference_id, claimed, source, attempt)
+
+    def _recreate_job(self, tenant: str, reference_id: str, source: SourceFile) -> dict[str, Any] | None:
+        if source.place != "pending":
+            logger.error("settled upload without a job", reference_id=reference_id, place=source.place)
+            return None
+        created = self._jobs.ensure_pending(
+            tenant=tenant,
+            reference_id=reference_id,
+            file_name=source.file_name,
+            dry_run=source.dry_run,
+            source=source.source,
+            now=int(self._clock()),
+        )
+        if created:
+            logger.warning("job recreated from the upload's metadata", reference_id=reference_id, tenant=tenant)
+        return self._jobs.get(tenant=tenant, reference_id=reference_id)
+
+    def _settle_late_upload(self, reference_id: str, job: Mapping[str, Any], source: SourceFile) -> None:
+        """A finished job whose file is still pending (it arrived after the job expired)."""
+        if source.place == "pending":
+            self._files.move_source(reference_id, "failed" if job["status"] == JobStatus.FAILED else "processed")
+            logger.warning("upload for a finished job moved aside", reference_id=reference_id, status=job["status"])
+
+    def _unclaimable(self, tenant: str, reference_id: str) -> None:
+        current = self._jobs.get(tenant=tenant, reference_id=reference_id)
+        if current is None or is_terminal(current) or current.get("dispatched"):
+            logger.info("duplicate upload event ignored", reference_id=reference_id)
+            return
+        raise RetryLater(f"import {reference_id} is held by another attempt")
+
+    def _run(self, tenant: str, reference_id: str, job: Mapping[str, Any], source: SourceFile, attempt: str) -> None:
+        """Plan and apply, or resume what a crashed attempt left (``job`` as just claimed)."""
+        if "failure" in job:
+            self._finish_failed(tenant, reference_id, job["failure"], attempt)
+        elif "chunksTotal" in job and job["chunksDone"] >= job["chunksTotal"]:
+            self._finalize_if_done(tenant, reference_id)
+        elif job.get("fanOut"):
+            self._dispatch(tenant, reference_id, attempt, int(job["chunksTotal"]))
+        elif source.size > self._settings.max_upload_bytes:
+            limit = self._settings.max_upload_bytes
+            message = f"The file has {source.size} bytes; the limit is {limit}."
+            self._fail(tenant, reference_id, attempt, Issue(0, None, planning.FILE_TOO_LARGE, message))
+        else:
+            try:
+                self._plan(tenant, reference_id, job, attempt)
+            except FileRejected as rejected:
+                self._fail(tenant, reference_id, attempt, rejected.issue)
+
+    def _plan(self, tenant: str, reference_id: str, job: Mapping[str, Any], attempt: str) -> None:
+        chunk_rows = self._settings.import_chunk_rows
+        with closing(self._files.open_pending(reference_id)) as body:
+            planner, chunks = planning.plan(body, self._rules.start_planner, seed=reference_id, chunk_rows=chunk_rows)
+            first = next(chunks)
+            second = next(chunks, None)
+            if second is None:
+                self._record_plan(tenant, reference_id, attempt, planner.template, planner.warnings, 1, fan_out=False)
+                self._apply_and_record(
+                    tenant, reference_id, 0, first, attempt, template=planner.template, dry_run=bool(job["dryRun"])
+                )
+                self._finalize_if_done(tenant, reference_id)
+                return
+            self._files.put_chunk(reference_id, 0, map(item_to_json, first))
+            self._files.put_chunk(reference_id, 1, map(item_to_json, second))
+            total = 2
+            for items in chunks:
+                self._files.put_chunk(reference_id, total, map(item_to_json, items))
+                total += 1
+        self._record_plan(tenant, reference_id, attempt, planner.template, planner.warnings, total, fan_out=True)
+        logger.info("import fanned out", reference_id=reference_id, chunks=total)
+        self._dispatch(tenant, reference_id, attempt, total)
+
+    def _record_plan(
+        self,
+        tenant: str,
+        reference_id: str,
+        attempt: str,
+        template: str,
+        warnings: list[Issue],
+        total: int,
+        *,
+        fan_out: bool,
+    ) -> None:
+        self._jobs.record_plan(
+            tenant=tenant,
+            reference_id=reference_id,
+            attempt=attempt,
+            template=template,
+            chunks_total=total,
+            fan_out=fan_out,
+            file_warnings=[w.to_dict() for w in warnings],
+        )
+
+    def _dispatch(self, tenant: str, reference_id: str, attempt: str, total: int) -> None:
+        recorded = self._jobs.recorded_chunks(tenant=tenant, reference_id=reference_id)
+        self._queue.send(
+            ChunkReady(tenant=tenant, reference_id=reference_id, chunk=n) for n in range(total) if n not in recorded
+        )
+        self._jobs.mark_dispatched(tenant=tenant, reference_id=reference_id, attempt=attempt)
+
+    # -- a chunk is ready ------------------------------------------------------------------
+    def chunk_ready(self, message: ChunkReady) -> None:
+        tenant, reference_id = message.tenant, message.reference_id
+        job = self._jobs.get(tenant=tenant, reference_id=reference_id)
+        if job is None or is_terminal(job):
+            logger.info("chunk of a finished import ignored", reference_id=reference_id, chunk=message.chunk)
+            return
+        if message.chunk not in self._jobs.recorded_chunks(tenant=tenant, reference_id=reference_id):
+            items = [item_from_json(record) for record in self._files.read_chunk(reference_id, message.chunk)]
+            self._apply_and_record(
+                tenant,
+                reference_id,
+                message.chunk,
+                items,
+                uuid.uuid4().hex,
+                template=job["template"],
+                dry_run=bool(job["dryRun"]),
+            )
+        self._finalize_if_done(tenant, reference_id)
+
+    def _apply_and_record(
+        self,
+        tenant: str,
+        reference_id: str,
+        chunk: int,
+        items: list[ChunkItem],
+        attempt: str,
+        *,
+        template: str,
+        dry_run: bool,
+    ) -> None:
+        records = apply_chunk(
+            items, self._rules, template=template, tenant=tenant, reference_id=reference_id, dry_run=dry_run
+        )
+        result_key = self._files.put_chunk_result(reference_id, chunk, attempt, records)
+        recorded = self._jobs.record_chunk(
+            tenant=tenant, reference_id=reference_id, chunk=chunk, counts=tally(records), result_key=result_key
+        )
+        logger.info("chunk applied", reference_id=reference_id, chunk=chunk, rows=len(records), recorded=recorded)
+
+    # -- the end ---------------------------------------------------------------------------
+    def _finalize_if_done(self, tenant: str, reference_id: str) -> None:
+        """Report, move the file, then the terminal state: by whoever sees every chunk recorded.
+        Each step may be repeated; the terminal write happens once."""
+        job = self._jobs.get(tenant=tenant, reference_id=reference_id)
+        if job is None or is_terminal(job) or job.get("chunksDone", 0) < job.get("chunksTotal", 1):
+            return
+        with tempfile.TemporaryFile() as sink:
+            report = ReportWriter(sink)
+            for warning in job.get("fileWarnings", []):
+                report.file_warning(warning)
+            for key in self._jobs.chunk_result_keys(tenant=tenant, reference_id=reference_id):
+                for record in self._files.read_chunk_result(key):
+                    report.row(record)
+            report.finish()
+            sink.seek(0)
+            self._files.put_report(reference_id, sink)
+        summary = {name: int(job.get(TALLY[name], 0)) for name in SUMMARY_FIELDS}
+        summary["warnings"] += len(job.get("fileWarnings", []))
+        status = JobStatus.COMPLETED_WITH_ERRORS if summary["failed"] else JobStatus.COMPLETED
+        self._files.move_source(reference_id, "processed")
+        finished = self._jobs.finish(
+            tenant=tenant,
+            reference_id=reference_id,
+            status=status,
+            summary=summary,
+            errors=report.errors,
+            warnings=report.warnings,
+        )
+        if finished is not None:
+            self._announce(tenant, finished, "ImportsCompleted")
+        self._files.delete_chunks(reference_id)
+
+    def _fail(self, tenant: str, reference_id: str, attempt: str, issue: Issue) -> None:
+        """A file-level problem: remember it first, so a takeover finishes the same failure."""
+        self._jobs.record_failure(tenant=tenant, reference_id=reference_id, attempt=attempt, issue=issue.to_dict())
+        self._finish_failed(tenant, reference_id, issue.to_dict(), attempt)
+
+    def _finish_failed(self, tenant: str, reference_id: str, issue: Mapping[str, Any], attempt: str) -> None:
+        self._files.delete_chunks(reference_id)
+        with tempfile.TemporaryFile() as sink:
+            report = ReportWriter(sink)
+            report.file_error(issue)
+            report.finish()
+            sink.seek(0)
+            self._files.put_report(reference_id, sink)
+        self._files.move_source(reference_id, "failed")
+        finished = self._jobs.finish(
+            tenant=tenant,
+            reference_id=reference_id,
+            status=JobStatus.FAILED,
+            summary=dict.fromkeys(SUMMARY_FIELDS, 0),
+            errors=report.errors,
+            warnings=[],
+            attempt=attempt,
+        )
+        if finished is None:
+            raise LeaseLost(reference_id)
+        self._announce(tenant, finished, "ImportsFailed")
+
+    def _announce(self, tenant: str, job: Mapping[str, Any], metric: str) -> None:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+        logger.info(
+            "import finished", reference_id=job["referenceId"], status=job["status"], summary=plain(job["summary"])
+        )
+        self._events.status_changed(job, tenant=tenant, previous=JobStatus.PROCESSING.value)

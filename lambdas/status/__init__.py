@@ -1,0 +1,1 @@
+"""Status and download routes: read a job and fetch its result report."""

@@ -1,0 +1,56 @@
+"""Status Lambda: ``GET /api/v1/status/{referenceId}`` and ``GET /api/v1/download/{referenceId}``
+(and the documented ``/api/v1/upload/api/v1/...`` aliases), read or import scope."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.common.config import Settings
+from lambdas.common.http import json_response, register_error_mapping
+from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ, Caller
+from lambdas.common.observability import logger
+from lambdas.jobs.events import JobEvents
+from lambdas.jobs.objects import JobFiles
+from lambdas.jobs.queries import JobQueries
+from lambdas.jobs.store import JobStore
+
+app = APIGatewayHttpResolver()
+register_error_mapping(app)
+
+
+@cache
+def queries() -> JobQueries:
+    """Built once per container, from the environment."""
+    settings = Settings.from_env()
+    return JobQueries(
+        jobs=JobStore(settings.jobs_table),
+        files=JobFiles(settings.bucket_name),
+        events=JobEvents(settings.event_bus_name),
+        download_expiry_seconds=settings.download_url_expiry_seconds,
+    )
+
+
+def _tenant() -> str:
+    return Caller.from_event(app.current_event.raw_event).require_any(SCOPE_READ, SCOPE_IMPORT).tenant
+
+
+@app.get("/api/v1/status/<referenceId>")
+@app.get("/api/v1/upload/api/v1/status/<referenceId>")
+def status(referenceId: str) -> Response:
+    return json_response(200, {"result": queries().status(tenant=_tenant(), reference_id=referenceId)})
+
+
+@app.get("/api/v1/download/<referenceId>")
+@app.get("/api/v1/upload/api/v1/download/<referenceId>")
+def download(referenceId: str) -> Response:
+    return json_response(200, {"result": queries().download(tenant=_tenant(), reference_id=referenceId)})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
