@@ -36,5 +36,8 @@ test: lint $(NODE_INSTALLED)
 run: $(INSTALLED)
 	$(PY) -m local
 
+synth: $(INSTALLED) $(NODE_INSTALLED)
+	CDK_DISABLE_CLI_TELEMETRY=true npx cdk synth --no-notices -q
+
 clean:
 	rm -rf $(VENV) node_modules cdk.out
