@@ -36,6 +36,18 @@ test: lint $(NODE_INSTALLED)
 run: $(INSTALLED)
 	$(PY) -m local
 
+bench: $(INSTALLED)
+	$(PY) -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+	$(PY) -m bench
+
+fuzz: $(INSTALLED)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 tests/integration/test_upload_properties.py tests/e2e/test_api_fuzz.py
+	LOAD_CLIENTS=40 LOAD_UPLOADS_PER_CLIENT=25 $(PY) -m pytest tests/e2e/test_load.py
+
+audit: $(INSTALLED)
+	$(PY) -m pip install -q --disable-pip-version-check pip-audit==2.10.1
+	$(VENV)/bin/pip-audit --strict -r lambdas/requirements.txt -r requirements.txt
+
 synth: $(INSTALLED) $(NODE_INSTALLED)
 	CDK_DISABLE_CLI_TELEMETRY=true npx cdk synth --no-notices -q
 

@@ -12,7 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 import requests
 
@@ -31,6 +33,21 @@ class RunningStack:
     base_url: str
     process: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+
+    @property
+    def aws_url(self) -> str:
+        """The moto endpoint the stack prints, to audit its bucket, tables and queues."""
+        line = next(line for line in self.output if "AWS (moto) endpoint:" in line)
+        return line.split("AWS (moto) endpoint:")[1].split()[0]
+
+    def aws(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_url,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
 
     def token(self, tenant: str = "tenant-one", scope: str | None = None) -> str:
         data = {"grant_type": "client_credentials", "client_id": tenant, "client_secret": TENANTS[tenant]}
