@@ -40,6 +40,7 @@ class LocalStack:
 
     def start(self) -> None:
         aws = self._serve(PostPolicyGuard(DomainDispatcherApplication(create_backend_app)), 0)
+        self.aws_url = f"http://{HOST}:{aws.server_port}"
         issuer_box: dict[str, LocalIssuer] = {}
         token_server = self._serve(lambda environ, start: issuer_box["issuer"].wsgi_app(environ, start), 0)
         token_base = f"http://{HOST}:{token_server.server_port}"
@@ -48,7 +49,7 @@ class LocalStack:
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ.update(
             {
-                "AWS_ENDPOINT_URL": f"http://{HOST}:{aws.server_port}",
+                "AWS_ENDPOINT_URL": self.aws_url,
                 "TOKEN_ENDPOINT_URL": token_base + ENDPOINT_PATH,
             }
         )
@@ -111,6 +112,7 @@ Rostering Upload API (local stack) at {url}
   tenants: {", ".join(stack.issuer.client_ids())}   (set LOCAL_CLIENTS=id:secret,... to change)
   demo credentials: client_id={client_id} client_secret={secret}
   OpenAPI: {url}/openapi.yaml
+  AWS (moto) endpoint: {stack.aws_url}   (to look inside: aws --endpoint-url {stack.aws_url} s3 ls ...)
 
 Try it:
   TOKEN=$(curl -s --form grant_type=client_credentials --form client_id={client_id} \\
