@@ -43,6 +43,7 @@ bench: $(INSTALLED)
 fuzz: $(INSTALLED)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 tests/integration/test_upload_properties.py tests/e2e/test_api_fuzz.py
 	LOAD_CLIENTS=40 LOAD_UPLOADS_PER_CLIENT=25 $(PY) -m pytest tests/e2e/test_load.py
+	$(PY) -m pytest -m slow tests/e2e
 
 audit: $(INSTALLED)
 	$(PY) -m pip install -q --disable-pip-version-check pip-audit==2.10.1
