@@ -48,7 +48,8 @@ def interleaved(measured: Callable[[], object], floor: Callable[[], object], rep
     """Median of measured and floor run alternately (so machine noise hits both alike), and the spread."""
     measured()
     floor()
-    ours, base = [], []
+    ours: list[float] = []
+    base: list[float] = []
     for _ in range(repeat):
         for function, samples in ((measured, ours), (floor, base)):
             start = time.perf_counter()

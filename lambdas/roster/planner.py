@@ -16,6 +16,7 @@ from typing import Any
 from lambdas.roster import rules
 from lambdas.roster.codes import WARNINGS, Code
 from lambdas.roster.contract import FileRejected, Issue, PlannedRow
+from lambdas.roster.keyset import KeySet
 from lambdas.roster.templates import END_DATE, ORGANIZATION_ID, PARENT_ID, START_DATE, Template, detect
 
 _MESSAGES: dict[Code, str] = {
@@ -60,7 +61,7 @@ class Planner:
         self.warnings = warnings
         self._seed = seed
         self._width = len(header)
-        self._seen: set[str] = set()
+        self._seen = KeySet()
         known = [(i, name) for i, name in enumerate(header) if template.column(name) is not None]
         self._names = tuple(name for _, name in known)
         indices = [i for i, _ in known]
@@ -159,12 +160,10 @@ class Planner:
                 return extra
             if extra is not None:
                 key = extra
-        seen = self._seen
-        if key in seen:
+        if not self._seen.add(key):
             return Issue(
                 row_number, self.template_spec.key[0], Code.DUPLICATE_KEY, "The key appears on an earlier row."
             )
-        seen.add(key)
         return _planned_row(row_number, key, values, () if warnings is None else tuple(warnings))
 
     def _organization(self, row_number: int, key: str, values: dict[str, str]) -> Issue | str | None:
