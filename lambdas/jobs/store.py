@@ -117,30 +117,23 @@ class JobStore:
     ) -> dict[str, Any] | None:
         """Start (``PENDING``) or take over (``PROCESSING``, lease expired, work not yet handed to
         chunk messages) the job for ``attempt``. None when the job is not claimable."""
-        try:
-            response = self._table.update_item(
-                Key={PK: tenant, SK: reference_id},
-                UpdateExpression="SET #s = :processing, startedAt = if_not_exists(startedAt, :iso), "
-                "leaseUntil = :lease, attempt = :attempt",
-                ConditionExpression="attribute_exists(#pk) AND (#s = :pending OR "
-                "(#s = :processing AND leaseUntil < :now AND attribute_not_exists(dispatched)))",
-                ExpressionAttributeNames={"#s": "status", "#pk": PK},
-                ExpressionAttributeValues={
-                    ":processing": JobStatus.PROCESSING.value,
-                    ":pending": JobStatus.PENDING.value,
-                    ":iso": utc_now_iso(),
-                    ":lease": now + lease_seconds,
-                    ":attempt": attempt,
-                    ":now": now,
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if _is_conditional_failure(error):
-                return None
-            raise
-        item: dict[str, Any] = response["Attributes"]
-        return item
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :processing, startedAt = if_not_exists(startedAt, :iso), "
+            "leaseUntil = :lease, attempt = :attempt",
+            ConditionExpression="attribute_exists(#pk) AND (#s = :pending OR "
+            "(#s = :processing AND leaseUntil < :now AND attribute_not_exists(dispatched)))",
+            ExpressionAttributeNames={"#s": "status", "#pk": PK},
+            ExpressionAttributeValues={
+                ":processing": JobStatus.PROCESSING.value,
+                ":pending": JobStatus.PENDING.value,
+                ":iso": utc_now_iso(),
+                ":lease": now + lease_seconds,
+                ":attempt": attempt,
+                ":now": now,
+            },
+        )
 
     def record_plan(
         self,
@@ -284,30 +277,23 @@ class JobStore:
             condition, guard = "#s = :processing AND chunksDone = chunksTotal", {}
         else:
             condition, guard = "#s = :processing AND attempt = :attempt", {":attempt": attempt}
-        try:
-            response = self._table.update_item(
-                Key={PK: tenant, SK: reference_id},
-                UpdateExpression="SET #s = :status, finishedAt = :iso, summary = :summary, errors = :errors, "
-                "warnings = :warnings REMOVE leaseUntil",
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":status": status.value,
-                    ":processing": JobStatus.PROCESSING.value,
-                    ":iso": utc_now_iso(),
-                    ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
-                    ":errors": [dict(e) for e in errors],
-                    ":warnings": [dict(w) for w in warnings],
-                    **guard,
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if _is_conditional_failure(error):
-                return None
-            raise
-        item: dict[str, Any] = response["Attributes"]
-        return item
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :status, finishedAt = :iso, summary = :summary, errors = :errors, "
+            "warnings = :warnings REMOVE leaseUntil",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":status": status.value,
+                ":processing": JobStatus.PROCESSING.value,
+                ":iso": utc_now_iso(),
+                ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
+                ":errors": [dict(e) for e in errors],
+                ":warnings": [dict(w) for w in warnings],
+                **guard,
+            },
+        )
 
     def expire_pending(self, *, tenant: str, reference_id: str, now: int) -> dict[str, Any] | None:
         """Turn a ``PENDING`` job past its upload deadline into ``FAILED`` / UPLOAD_NOT_RECEIVED.
@@ -318,26 +304,30 @@ class JobStore:
             "code": UPLOAD_NOT_RECEIVED,
             "message": "The file was not received before the upload deadline.",
         }
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :failed, finishedAt = :iso, summary = :summary, errors = :errors, "
+            "warnings = :none",
+            ConditionExpression="#s = :pending AND uploadDeadline < :now",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":failed": JobStatus.FAILED.value,
+                ":pending": JobStatus.PENDING.value,
+                ":iso": utc_now_iso(),
+                ":summary": dict.fromkeys(SUMMARY_FIELDS, 0),
+                ":errors": [error],
+                ":none": [],
+                ":now": now,
+            },
+        )
+
+    def _update_if(self, tenant: str, reference_id: str, **update: Any) -> dict[str, Any] | None:
+        """A conditional update of the job: its new attributes, or None when the condition failed."""
         try:
-            response = self._table.update_item(
-                Key={PK: tenant, SK: reference_id},
-                UpdateExpression="SET #s = :failed, finishedAt = :iso, summary = :summary, errors = :errors, "
-                "warnings = :none",
-                ConditionExpression="#s = :pending AND uploadDeadline < :now",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":failed": JobStatus.FAILED.value,
-                    ":pending": JobStatus.PENDING.value,
-                    ":iso": utc_now_iso(),
-                    ":summary": dict.fromkeys(SUMMARY_FIELDS, 0),
-                    ":errors": [error],
-                    ":none": [],
-                    ":now": now,
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as failure:
-            if _is_conditional_failure(failure):
+            response = self._table.update_item(Key={PK: tenant, SK: reference_id}, ReturnValues="ALL_NEW", **update)
+        except ClientError as error:
+            if _is_conditional_failure(error):
                 return None
             raise
         item: dict[str, Any] = response["Attributes"]
