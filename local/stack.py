@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -127,6 +128,10 @@ Try it:
 
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log line per emulated AWS call
+    # Ctrl-C and a service manager's SIGTERM both stop everything, even when the shell that
+    # started us in the background left SIGINT ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.default_int_handler)
     port = int(os.environ.get("PORT") or 8000)
     stack = LocalStack(port)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -189,5 +190,16 @@ def test_a_second_stack_runs_beside_and_stops_cleanly_on_ctrl_c(stack):
     finally:
         # And Ctrl-C stops it with exit code 0
         assert other.stop() == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{other.base_url}/openapi.yaml", timeout=2)
+
+
+def test_sigterm_stops_the_stack_like_ctrl_c():
+    # Given a stack whose SIGINT a background shell would have left ignored
+    other = start_stack(free_port())
+    # When a service manager sends SIGTERM
+    other.process.send_signal(signal.SIGTERM)
+    # Then it stops cleanly and frees its port
+    assert other.process.wait(timeout=15) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{other.base_url}/openapi.yaml", timeout=2)
