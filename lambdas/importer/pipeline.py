@@ -109,6 +109,7 @@ class Importer:
                 return
         if is_terminal(job):
             self._settle_late_upload(reference_id, job, source)
+            self._files.delete_chunks(reference_id)  # a cleanup that a failure cut short
             return
         attempt = uuid.uuid4().hex
         claimed = self._jobs.claim(
@@ -232,6 +233,8 @@ class Importer:
         job = self._jobs.get(tenant=tenant, reference_id=reference_id)
         if job is None or is_terminal(job):
             logger.info("chunk of a finished import ignored", reference_id=reference_id, chunk=message.chunk)
+            if job is not None:
+                self._files.delete_chunks(reference_id)  # a cleanup that a failure cut short
             return
         if message.chunk not in self._jobs.recorded_chunks(tenant=tenant, reference_id=reference_id):
             items = [item_from_json(record) for record in self._files.read_chunk(reference_id, message.chunk)]

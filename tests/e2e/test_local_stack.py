@@ -195,7 +195,7 @@ def test_a_second_stack_runs_beside_and_stops_cleanly_on_ctrl_c(stack):
 
 
 def test_sigterm_stops_the_stack_like_ctrl_c():
-    # Given a stack whose SIGINT a background shell would have left ignored
+    # Given a running stack
     other = start_stack(free_port())
     # When a service manager sends SIGTERM
     other.process.send_signal(signal.SIGTERM)

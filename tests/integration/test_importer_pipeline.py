@@ -26,6 +26,7 @@ from lambdas.common.config import (
 )
 from lambdas.importer import handler
 from lambdas.importer.chunks import RosterRules
+from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.store import JobStore
 from lambdas.roster.contract import PlannedRow, RowOutcome
 from lambdas.roster.store import Entity, RosterStore
@@ -371,6 +372,27 @@ def test_crash_after_the_file_moved_is_finished_on_redelivery_without_reapplying
     assert job["summary"]["created"] == 2
 
 
+def test_chunk_files_left_by_a_failed_cleanup_are_deleted_when_the_upload_event_is_redelivered(
+    stack: ImportStack, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a finished import whose chunk cleanup failed after the terminal write (record reported failed)
+    ref = stack.seed_upload(users_csv(2))
+
+    def crash(*_: Any, **__: Any) -> None:
+        raise RuntimeError("simulated failure of the chunk cleanup")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(JobFiles, "delete_chunks", crash)
+        assert run(stack, upload_event(ref), lambda_context) != []
+    assert stack.job(ref)["status"] == "COMPLETED" and stack.keys(f"{CHUNKS_PREFIX}{ref}/") != []
+    # When SQS delivers the event again
+    failures = run(stack, upload_event(ref), lambda_context)
+    # Then the leftover chunk files are deleted and the job is left as it was
+    assert failures == []
+    assert stack.keys(f"{CHUNKS_PREFIX}{ref}/") == []
+    assert stack.job(ref)["status"] == "COMPLETED"
+
+
 # -- fan-out ---------------------------------------------------------------------------------
 def fan_out(stack: ImportStack, lambda_context: Any, content: bytes) -> tuple[str, list[str]]:
     """Import ``content`` with chunks of 3 rows: the reference and the chunk messages sent."""
@@ -429,6 +451,25 @@ def test_chunk_files_are_deleted_when_the_job_finishes(stack: ImportStack, lambd
     assert stack.job(ref)["status"] == "COMPLETED"
     assert stack.keys(CHUNKS_PREFIX) == []
     assert stack.keys(PROCESSED_PREFIX) == [f"{PROCESSED_PREFIX}{ref}.csv"]
+
+
+def test_chunk_files_left_by_a_failed_cleanup_are_deleted_when_a_chunk_message_is_redelivered(
+    stack: ImportStack, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a fanned-out import whose last chunk finished the job but failed to delete the chunk files
+    ref, bodies = fan_out(stack, lambda_context, users_csv(7))
+
+    def crash(*_: Any, **__: Any) -> None:
+        raise RuntimeError("simulated failure of the chunk cleanup")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(JobFiles, "delete_chunks", crash)
+        failures = [body for body in bodies if run(stack, sqs_event([body]), lambda_context)]
+    assert len(failures) == 1 and stack.job(ref)["status"] == "COMPLETED"
+    # When SQS delivers the failed chunk message again
+    assert run(stack, sqs_event(failures), lambda_context) == []
+    # Then no chunk file (they hold passwords) is left
+    assert stack.keys(f"{CHUNKS_PREFIX}{ref}/") == []
 
 
 def test_crash_in_the_middle_of_a_chunk_is_redelivered_with_exact_counts(
