@@ -2,12 +2,14 @@
 
 ``Planner.start(header)`` rejects what makes the whole file unusable (``FileRejected``) and
 precomputes, for this header, the positions and checks of the cells; ``check(row, cells)`` then
-does a handful of list look-ups per row. The stateful checks (what exists in the roster) are
-``lambdas.roster.apply``'s.
+does a handful of list look-ups per row, and ``check_many(rows, cells)`` gives the same answers
+for a batch of rows, checking a column at a time (the importer's planning pass uses it). The
+stateful checks (what exists in the roster) are ``lambdas.roster.apply``'s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections import deque
@@ -50,12 +52,12 @@ class Planner:
         "_extra",
         "_invalid",
         "_key_at",
-        "_values",
         "_required",
         "_seed",
         "_seen",
         "_single_key",
         "_transpose",
+        "_values",
         "_width",
         "template_spec",
         "warnings",
@@ -188,10 +190,8 @@ class Planner:
         suspects: set[int] = set()
         transposed: list[Sequence[str]] | None = None
         if self._transpose:
-            try:
+            with contextlib.suppress(ValueError):  # rows of different widths
                 transposed = list(zip(*cells, strict=True))
-            except ValueError:  # rows of different widths
-                pass
             if transposed is not None and len(transposed) != self._width:  # all of one wrong width
                 transposed = None
         if transposed is None and set(map(len, cells)) != {self._width}:
@@ -333,7 +333,7 @@ def _values_of(names: tuple[str, ...], indices: list[int]) -> Callable[[Sequence
     return function
 
 
-_drain = deque(maxlen=0).extend  # runs an iterator to its end in C
+_drain: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend  # runs an iterator to its end in C
 
 
 def _invalid_line(check: rules.Check) -> re.Pattern[str] | None:
@@ -355,7 +355,7 @@ def _declined(cells: Sequence[str], check: rules.Check, invalid: re.Pattern[str]
             line, last = -1, 0
             for match in invalid.finditer(text):
                 at = match.start() + 1
-                line += 1
+                line += text.count("\n", last, at)
                 last = at
                 found.append(line)
             return found
@@ -366,9 +366,9 @@ def _declined(cells: Sequence[str], check: rules.Check, invalid: re.Pattern[str]
 
 
 def _spaced(keys: Sequence[str], stripped: list[str], suspects: set[int]) -> None:
-    """Add the positions of key cells with surrounding spaces (``str.strip`` returns the very
-    string when there is nothing to strip, so the comparison is mostly by identity)."""
-    if any(map(str.__ne__, keys, stripped)):
+    """Add the positions of key cells with surrounding spaces. ``str.strip`` returns the very
+    string when there is nothing to strip, so the list comparison is by identity, in C."""
+    if stripped != list(keys):
         suspects.update(k for k, (key, bare) in enumerate(zip(keys, stripped, strict=True)) if key != bare)
 
 
