@@ -48,8 +48,9 @@ class _Records:
             error = FileRejected(Issue(0, None, INVALID_ENCODING, "The file is not UTF-8 text."))
             error.__cause__ = decode
         except csv.Error as malformed:
-            row = self._read + len(cells) + 1
-            error = FileRejected(Issue(row, None, MALFORMED_CSV, f"The CSV is malformed: {malformed}."))
+            # A file-level error (row 0, SPEC section 6); the message names the spreadsheet line.
+            line = self._read + len(cells) + 1
+            error = FileRejected(Issue(0, None, MALFORMED_CSV, f"The CSV is malformed at line {line}: {malformed}."))
             error.__cause__ = malformed
         except Exception as other:  # e.g. the S3 body: after the rows before it, as row by row
             error = other

@@ -562,3 +562,16 @@ def test_lambda_handler_imports_with_settings_from_the_environment(
     assert response == {"batchItemFailures": []}
     assert stack.job(ref)["status"] == "COMPLETED"
     assert '"ImportsCompleted"' in capsys.readouterr().out
+
+
+def test_malformed_csv_fails_as_a_file_level_error_naming_its_line(stack: ImportStack, lambda_context: Any) -> None:
+    # Given a users file whose third line has a stray quote
+    ref = stack.seed_upload(b'user_username,user_name,user_password\nu1,One,Secret#123\nu2,"Tw"o,Secret#123\n')
+    # When it is imported
+    run(stack, upload_event(ref), lambda_context)
+    # Then the job fails at file level (row 0), the message names line 3, and nothing is written
+    job = stack.job(ref)
+    [error] = job["errors"]
+    assert (job["status"], error["row"], error["code"]) == ("FAILED", 0, "MALFORMED_CSV")
+    assert "line 3" in error["message"]
+    assert roster_users(stack) == []

@@ -53,7 +53,8 @@ def stores() -> Iterator[dict[str, Any]]:
 
 def stored(stores: dict[str, Any]) -> tuple[int, int]:
     """(objects in the bucket, job records): a refused request must change neither."""
-    objects = stores["s3"].list_objects_v2(Bucket=handler.settings.bucket_name).get("KeyCount", 0)
+    pages = stores["s3"].get_paginator("list_objects_v2").paginate(Bucket=handler.settings.bucket_name)
+    objects = sum(page.get("KeyCount", 0) for page in pages)  # a fuzz run stores more than one page
     jobs = stores["dynamodb"].Table(handler.settings.jobs_table).scan(Select="COUNT")["Count"]
     return objects, jobs
 

@@ -261,7 +261,8 @@ def reference_records(stream: io.BytesIO) -> Iterator[tuple[int, list[str]]]:
     except UnicodeDecodeError as error:
         raise FileRejected(Issue(0, None, planning.INVALID_ENCODING, "The file is not UTF-8 text.")) from error
     except csv.Error as error:
-        raise FileRejected(Issue(row + 1, None, planning.MALFORMED_CSV, f"The CSV is malformed: {error}.")) from error
+        message = f"The CSV is malformed at line {row + 1}: {error}."
+        raise FileRejected(Issue(0, None, planning.MALFORMED_CSV, message)) from error
 
 
 def reference_plan(data: bytes, chunk_rows: int) -> tuple[list[list[ChunkItem]], Issue | None]:
