@@ -13,6 +13,8 @@ per key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 SPILL_AT = 1 << 17
 BUCKETS = 1 << 14
 _SEP = b"\0"
@@ -55,6 +57,17 @@ class KeySet:
         bucket += data
         bucket.append(0)
         return True
+
+    def add_many(self, keys: Sequence[str]) -> list[bool]:
+        """``[add(key) for key in keys]``, as one set union when every key is new and no spill is
+        due (the common case of a planning batch)."""
+        strings = self._strings
+        if self._buckets is None and len(strings) + len(keys) < self._spill_at:
+            fresh = set(keys)
+            if len(fresh) == len(keys) and strings.isdisjoint(fresh):
+                strings |= fresh
+                return [True] * len(keys)
+        return list(map(self.add, keys))
 
     def _spill(self) -> None:
         buckets = [bytearray(_SEP) for _ in range(BUCKETS)]

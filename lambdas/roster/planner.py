@@ -262,7 +262,7 @@ class Planner:
                 else:
                     items.append(_planned_row(row, key, row_values, ()))
             return items
-        new = list(map(self._seen.add, keys))
+        new = self._seen.add_many(keys)
         planned: list[PlannedRow | Issue] = list(map(_new, repeat(PlannedRow, len(rows))))
         _drain(map(_set_row, planned, rows))
         _drain(map(_set_key, planned, keys))

@@ -7,6 +7,8 @@ import tracemalloc
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lambdas.roster import planner as planner_module
 from lambdas.roster.codes import Code
@@ -83,3 +85,16 @@ def test_planner_finds_a_duplicate_key_after_its_keys_went_compact(monkeypatch: 
     again = planner.check(6, ["u1", "Name"])
     # Then it is a duplicate of the earlier row
     assert isinstance(again, Issue) and again.code == Code.DUPLICATE_KEY
+
+
+@given(
+    batches=st.lists(st.lists(st.sampled_from([f"k{i}" for i in range(40)]), max_size=12), max_size=8),
+    spill_at=st.integers(min_value=1, max_value=30),
+)
+def test_add_many_answers_like_add_one_by_one(batches: list[list[str]], spill_at: int) -> None:
+    # Given two key sets fed the same batches, one in bulk and one key at a time
+    bulk, single = KeySet(spill_at=spill_at), KeySet(spill_at=spill_at)
+    for keys in batches:
+        # Then every answer is the same, across repeats, earlier batches and the spill
+        assert bulk.add_many(keys) == [single.add(key) for key in keys]
+    assert bulk.compact == single.compact
