@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import importer, upload
+from bench import importer, ordering, upload
 from bench.harness import Figure
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -68,6 +68,7 @@ def main() -> int:
     figures += upload.cold_import(3 if quick else 7)
     figures += importer.run(quick)
     figures += upload.vs_starlette(3 if quick else 9)
+    figures += ordering.handover(2 if quick else 5)
     elapsed = time.perf_counter() - started
     machine = (
         f"{os.cpu_count()} CPUs, {cpu_model()}, Python {platform.python_version()}, "

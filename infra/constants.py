@@ -82,7 +82,13 @@ TOKEN = FunctionSpec(
 IMPORTER = FunctionSpec(
     name="importer", memory_mb=1024, timeout=Duration.seconds(300), description="Imports CSV chunks"
 )
-FUNCTIONS = (UPLOAD, STATUS, TOKEN, IMPORTER)
+DEADLETTER = FunctionSpec(
+    name="deadletter",
+    memory_mb=512,
+    timeout=Duration.seconds(120),
+    description="Ends the jobs whose import messages failed after every retry",
+)
+FUNCTIONS = (UPLOAD, STATUS, TOKEN, IMPORTER, DEADLETTER)
 
 LOG_RETENTION = RetentionDays.ONE_MONTH  # 30 days
 LAMBDA_REQUIREMENTS = "requirements.txt"  # inside lambdas/
@@ -99,6 +105,9 @@ IMPORT_MAX_CONCURRENCY = 10  # caps the chunk fan-out (and DynamoDB write rate) 
 IMPORT_VISIBILITY_TIMEOUT = Duration.seconds(IMPORTER.timeout.to_seconds() * 6)
 IMPORT_MAX_RECEIVE_COUNT = 5
 DLQ_RETENTION = Duration.days(14)
+DEADLETTER_BATCH_SIZE = 1
+# The DLQ consumer's own retries: its visibility timeout is 6x its function timeout.
+DEADLETTER_VISIBILITY_TIMEOUT = Duration.seconds(DEADLETTER.timeout.to_seconds() * 6)
 
 # --- api -----------------------------------------------------------------------------------------
 # SPEC section 4; the second path of each pair is the alias printed in the public docs.
@@ -134,3 +143,4 @@ class Env:
     PASSWORD_HASH_LOG2_N = "PASSWORD_HASH_LOG2_N"  # noqa: S105 - a variable name
     IMPORT_LEASE_SECONDS = "IMPORT_LEASE_SECONDS"
     IMPORT_CHUNK_ROWS = "IMPORT_CHUNK_ROWS"
+    IMPORT_LINE_RECHECK_SECONDS = "IMPORT_LINE_RECHECK_SECONDS"

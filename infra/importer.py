@@ -31,6 +31,7 @@ class Importer(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=c.DLQ_RETENTION,
+            visibility_timeout=c.DEADLETTER_VISIBILITY_TIMEOUT,
         )
         Validations.of(self.dlq).acknowledge(
             Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the import queue.")
@@ -44,22 +45,19 @@ class Importer(Construct):
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=c.IMPORT_MAX_RECEIVE_COUNT),
         )
         self.bus = events.EventBus(self, "Events", description="Rostering import job state changes")
+        environment = {
+            **storage.environment,
+            c.Env.EVENT_BUS_NAME: self.bus.event_bus_name,
+            c.Env.IMPORT_QUEUE_URL: self.queue.queue_url,
+            c.Env.MAX_UPLOAD_BYTES: str(c.SETTINGS_DEFAULTS.max_upload_bytes),
+            c.Env.PASSWORD_HASH_LOG2_N: str(c.SETTINGS_DEFAULTS.password_hash_log2_n),
+            # A lease shorter than the function timeout would let a live attempt be taken over.
+            c.Env.IMPORT_LEASE_SECONDS: str(int(c.IMPORTER.timeout.to_seconds()) + 30),
+            c.Env.IMPORT_CHUNK_ROWS: str(c.SETTINGS_DEFAULTS.import_chunk_rows),
+            c.Env.IMPORT_LINE_RECHECK_SECONDS: str(c.SETTINGS_DEFAULTS.import_line_recheck_seconds),
+        }
         self.handler = PythonFunction(
-            self,
-            "Function",
-            spec=c.IMPORTER,
-            code=code,
-            log_level=log_level,
-            environment={
-                **storage.environment,
-                c.Env.EVENT_BUS_NAME: self.bus.event_bus_name,
-                c.Env.IMPORT_QUEUE_URL: self.queue.queue_url,
-                c.Env.MAX_UPLOAD_BYTES: str(c.SETTINGS_DEFAULTS.max_upload_bytes),
-                c.Env.PASSWORD_HASH_LOG2_N: str(c.SETTINGS_DEFAULTS.password_hash_log2_n),
-                # A lease shorter than the function timeout would let a live attempt be taken over.
-                c.Env.IMPORT_LEASE_SECONDS: str(int(c.IMPORTER.timeout.to_seconds()) + 30),
-                c.Env.IMPORT_CHUNK_ROWS: str(c.SETTINGS_DEFAULTS.import_chunk_rows),
-            },
+            self, "Function", spec=c.IMPORTER, code=code, log_level=log_level, environment=environment
         )
         self.handler.function.add_event_source(
             sources.SqsEventSource(
@@ -76,10 +74,31 @@ class Importer(Construct):
         )
 
         role = self.handler.role
-        self.queue.grant_send_messages(role)  # chunk messages
+        self.queue.grant_send_messages(role)  # chunk messages, turn wake-ups and re-checks
         self.bus.grant_put_events_to(role)
         storage.jobs.grant_read_write_data(role)
         storage.roster.grant_read_write_data(role)
         # Read the pending file, write the report, move the file to processed/ or failed/.
+        storage.grant_objects(role, "s3:GetObject", "s3:PutObject", "s3:DeleteObject", prefix=c.IMPORT_PREFIX)
+        storage.grant_list(role, prefix=c.IMPORT_PREFIX)
+        self._dead_letters(code=code, log_level=log_level, environment=environment, storage=storage)
+
+    def _dead_letters(
+        self, *, code: lambda_.Code, log_level: str, environment: dict[str, str], storage: Storage
+    ) -> None:
+        """The DLQ consumer: a message that failed after every retry ends its job FAILED
+        (IMPORT_FAILED): report, file to failed/, the terminal write, the next job of the
+        tenant woken, chunk files deleted."""
+        self.deadletter = PythonFunction(
+            self, "DeadLetterConsumer", spec=c.DEADLETTER, code=code, log_level=log_level, environment=environment
+        )
+        self.deadletter.function.add_event_source(
+            sources.SqsEventSource(self.dlq, batch_size=c.DEADLETTER_BATCH_SIZE, report_batch_item_failures=True)
+        )
+        role = self.deadletter.role
+        self.queue.grant_send_messages(role)  # wakes the tenant's next job
+        self.bus.grant_put_events_to(role)
+        storage.jobs.grant_read_write_data(role)
+        # Read recorded chunk results, write the report, move the file, delete chunk files.
         storage.grant_objects(role, "s3:GetObject", "s3:PutObject", "s3:DeleteObject", prefix=c.IMPORT_PREFIX)
         storage.grant_list(role, prefix=c.IMPORT_PREFIX)

@@ -72,7 +72,7 @@ class RosteringStack(Stack):
         Monitoring(
             self,
             "Monitoring",
-            functions=[*api.functions, importer.handler],
+            functions=[*api.functions, importer.handler, importer.deadletter],
             http_api=api.http_api,
             dead_letters=importer.dlq,
             alarm_email=settings.alarm_email,

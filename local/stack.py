@@ -17,6 +17,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from lambdas.common.config import Settings
+from local import moto_dynamodb
 from local.issuer import DEFAULT_LOCAL_CLIENTS, ENDPOINT_PATH, LocalIssuer, parse_clients
 from local.resources import create_bucket, create_import_queue, create_tables
 from local.s3_policy import PostPolicyGuard
@@ -37,9 +38,10 @@ class LocalStack:
         self.port = port
         self.base_url = f"http://{HOST}:{port}"
         self._servers: list[BaseWSGIServer] = []
-        self._pump: Any = None
+        self._pumps: list[Any] = []
 
     def start(self) -> None:
+        moto_dynamodb.install()  # transactions as isolated as DynamoDB's (see the module)
         aws = self._serve(PostPolicyGuard(DomainDispatcherApplication(create_backend_app)), 0)
         self.aws_url = f"http://{HOST}:{aws.server_port}"
         issuer_box: dict[str, LocalIssuer] = {}
@@ -59,6 +61,7 @@ class LocalStack:
         os.environ["IMPORT_QUEUE_URL"] = queues["queue_url"]
 
         # Imported only now: each handler reads its configuration from the environment at import.
+        from lambdas.deadletter import handler as deadletter
         from lambdas.importer import handler as importer
         from lambdas.status import handler as status
         from lambdas.token import handler as token
@@ -76,16 +79,21 @@ class LocalStack:
             extra_documents={"/openapi.yaml": ("application/yaml", OPENAPI.read_bytes())},
         )
         sqs = boto3.client("sqs")
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queues["queue_url"], AttributeNames=["QueueArn"])
-        self._pump = QueuePump(
-            sqs, queues["queue_url"], queue_arn["Attributes"]["QueueArn"], importer.lambda_handler, workers=2
-        )
-        self._pump.start()
+        # Lambda's SQS event source mappings: the importer on the import queue, the dead-letter
+        # consumer on its DLQ (a message lands there after maxReceiveCount failed receives).
+        for name, queue_url, handler, workers in (
+            ("importer", queues["queue_url"], importer.lambda_handler, 2),
+            ("deadletter", queues["dlq_url"], deadletter.lambda_handler, 1),
+        ):
+            arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            pump = QueuePump(sqs, queue_url, arn, handler, workers=workers, name=name)
+            pump.start()
+            self._pumps.append(pump)
         self._serve(gateway, self.port)
 
     def stop(self) -> None:
-        if self._pump is not None:
-            self._pump.stop()
+        for pump in self._pumps:
+            pump.stop()
         for server in reversed(self._servers):
             server.shutdown()
             server.server_close()

@@ -30,6 +30,11 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
+# moto's DynamoDB transactions as isolated as DynamoDB's, as in the local stack.
+from local import moto_dynamodb  # noqa: E402
+
+moto_dynamodb.install()
+
 
 @dataclass
 class FakeLambdaContext:

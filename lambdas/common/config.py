@@ -47,6 +47,9 @@ class Settings:
     password_hash_log2_n: int = 14
     import_lease_seconds: int = 120
     import_chunk_rows: int = 2000
+    # A job waiting for its tenant's turn looks at the line again this often (SQS DelaySeconds,
+    # at most 900): the safety net behind the message that wakes it when the turn passes.
+    import_line_recheck_seconds: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,4 +82,5 @@ class Settings:
             password_hash_log2_n=number("PASSWORD_HASH_LOG2_N", 14),
             import_lease_seconds=number("IMPORT_LEASE_SECONDS", 120),
             import_chunk_rows=number("IMPORT_CHUNK_ROWS", 2000),
+            import_line_recheck_seconds=min(number("IMPORT_LINE_RECHECK_SECONDS", 60), 900),
         )

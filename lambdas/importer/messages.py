@@ -14,6 +14,7 @@ import boto3
 
 from lambdas.common.config import PENDING_PREFIX
 from lambdas.common.observability import logger
+from lambdas.jobs.line import TURN_MESSAGE_TYPE
 
 CHUNK_MESSAGE_TYPE = "chunk"
 _UPLOAD_KEY = re.compile(re.escape(PENDING_PREFIX) + r"([^/]+)\.csv")
@@ -43,7 +44,18 @@ class ChunkReady:
         )
 
 
-Message = UploadArrived | ChunkReady
+@dataclass(frozen=True, slots=True)
+class TurnDue:
+    """Look at the job's place in its tenant's line again, and start it if it holds the turn:
+    sent by ``TurnBell`` when the turn passes (``check`` None) and by a waiting job's own
+    re-check chain (``check`` = the chain's token, see ``Importer``)."""
+
+    tenant: str
+    reference_id: str
+    check: str | None = None
+
+
+Message = UploadArrived | ChunkReady | TurnDue
 
 
 def parse_body(body: str) -> list[Message]:
@@ -52,6 +64,9 @@ def parse_body(body: str) -> list[Message]:
     data: dict[str, Any] = json.loads(body)
     if data.get("type") == CHUNK_MESSAGE_TYPE:
         return [ChunkReady(tenant=str(data["tenant"]), reference_id=str(data["referenceId"]), chunk=int(data["chunk"]))]
+    if data.get("type") == TURN_MESSAGE_TYPE:
+        check = data.get("check")
+        return [TurnDue(tenant=str(data["tenant"]), reference_id=str(data["referenceId"]), check=check and str(check))]
     if "Records" not in data:
         logger.info("queue message without records ignored", event=data.get("Event"))
         return []

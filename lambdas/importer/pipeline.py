@@ -22,13 +22,17 @@ from lambdas.common.config import Settings
 from lambdas.common.observability import logger, metrics
 from lambdas.importer import planning
 from lambdas.importer.chunks import ChunkItem, RosterRules, apply_chunk, item_from_json, item_to_json, tally
-from lambdas.importer.messages import ChunkQueue, ChunkReady, Message, UploadArrived
+from lambdas.importer.messages import ChunkQueue, ChunkReady, Message, TurnDue, UploadArrived
 from lambdas.importer.report import ReportWriter
 from lambdas.jobs.events import JobEvents
-from lambdas.jobs.model import REFERENCE_ID, SUMMARY_FIELDS, JobStatus, is_terminal, plain
+from lambdas.jobs.line import TenantLine, Turn, TurnBell
+from lambdas.jobs.model import IMPORT_FAILED, REFERENCE_ID, SUMMARY_FIELDS, JobStatus, is_terminal, plain
 from lambdas.jobs.objects import JobFiles, SourceFile
 from lambdas.jobs.store import TALLY, JobStore, LeaseLost
 from lambdas.roster.contract import FileRejected, Issue
+
+# ``chain`` of an S3 upload event: start the job's re-check chain if it must wait.
+NEW_CHAIN = "new"
 
 
 class RetryLater(Exception):
@@ -46,6 +50,8 @@ class Importer:
         events: JobEvents,
         queue: ChunkQueue,
         rules: RosterRules,
+        line: TenantLine,
+        bell: TurnBell,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
@@ -54,6 +60,8 @@ class Importer:
         self._events = events
         self._queue = queue
         self._rules = rules
+        self._line = line
+        self._bell = bell
         self._clock = clock
 
     @classmethod
@@ -69,19 +77,25 @@ class Importer:
         clock: Callable[[], float] = time.time,
     ) -> Importer:
         """The importer over the resources named in ``settings`` (clients default to boto3's)."""
+        dynamodb = dynamodb or boto3.resource("dynamodb")
+        line = TenantLine(settings.jobs_table, resource=dynamodb, clock=clock)
         return cls(
             settings=settings,
-            jobs=JobStore(settings.jobs_table, resource=dynamodb or boto3.resource("dynamodb")),
+            jobs=JobStore(settings.jobs_table, resource=dynamodb),
             files=JobFiles(settings.bucket_name, client=s3),
             events=JobEvents(settings.event_bus_name, client=eventbridge),
             queue=ChunkQueue(settings.import_queue_url, client=sqs),
             rules=rules,
+            line=line,
+            bell=TurnBell(line, settings.import_queue_url, client=sqs),
             clock=clock,
         )
 
     def handle(self, message: Message) -> None:
         if isinstance(message, UploadArrived):
             self.upload_arrived(message)
+        elif isinstance(message, TurnDue):
+            self.turn_due(message)
         else:
             self.chunk_ready(message)
 
@@ -92,6 +106,18 @@ class Importer:
             moved = self._files.move_object(message.key, "failed")
             logger.error("upload with a foreign name moved aside", key=message.key, moved_to=moved)
             return
+        self._arrive(reference_id, chain=NEW_CHAIN)
+
+    def turn_due(self, message: TurnDue) -> None:
+        """The turn may have passed to this job (``check`` None), or its re-check is due."""
+        if REFERENCE_ID.fullmatch(message.reference_id) is None:
+            logger.error("turn message with a foreign reference ignored", reference_id=message.reference_id)
+            return
+        self._arrive(message.reference_id, chain=message.check)
+
+    def _arrive(self, reference_id: str, *, chain: str | None) -> None:
+        """Start the job if it holds its tenant's turn (or take over a crashed attempt). ``chain``:
+        ``NEW_CHAIN`` for the upload's S3 event, a token for a re-check, None for a wake-up."""
         source = self._files.find_source(reference_id)
         if source is None:
             logger.info("upload already gone", reference_id=reference_id)
@@ -110,6 +136,9 @@ class Importer:
         if is_terminal(job):
             self._settle_late_upload(reference_id, job, source)
             self._files.delete_chunks(reference_id)  # a cleanup that a failure cut short
+            self._pass_turn(tenant, job)  # a hand-over that a failure cut short
+            return
+        if job["status"] == JobStatus.PENDING and not self._holds_turn(tenant, reference_id, job, chain):
             return
         attempt = uuid.uuid4().hex
         claimed = self._jobs.claim(
@@ -120,7 +149,7 @@ class Importer:
             lease_seconds=self._settings.import_lease_seconds,
         )
         if claimed is None:
-            self._unclaimable(tenant, reference_id)
+            self._unclaimable(tenant, reference_id, retry=chain == NEW_CHAIN)
             return
         if job["status"] == JobStatus.PENDING:
             self._events.status_changed(claimed, tenant=tenant, previous=JobStatus.PENDING.value)
@@ -128,6 +157,52 @@ class Importer:
             logger.warning("import taken over after an expired lease", reference_id=reference_id)
         logger.info("import started", reference_id=reference_id, tenant=tenant, size=source.size)
         self._run(tenant, reference_id, claimed, source, attempt)
+
+    # -- the tenant's line -----------------------------------------------------------------
+    def _holds_turn(self, tenant: str, reference_id: str, job: Mapping[str, Any], chain: str | None) -> bool:
+        """Take the job's place in the line (once) and tell whether it holds the turn. A job that
+        must wait keeps one re-check chain alive and makes sure the head of the line moves."""
+        if chain not in (None, NEW_CHAIN) and job.get("lineCheck") != chain:
+            logger.info("superseded line check dropped", reference_id=reference_id)
+            return False
+        self._line.enter(tenant=tenant, reference_id=reference_id)
+        turn = self._line.turn(tenant=tenant, reference_id=reference_id)
+        if turn.mine or turn.ahead is None:  # None: the job left PENDING meanwhile; the claim decides
+            return True
+        logger.info("import waits its turn", reference_id=reference_id, ahead=turn.ahead, head=turn.head)
+        if chain is not None:
+            token = uuid.uuid4().hex
+            delay = self._settings.import_line_recheck_seconds
+            self._bell.send(tenant, reference_id, check=token, delay_seconds=delay)
+            previous = None if chain == NEW_CHAIN else chain
+            self._jobs.set_line_check(tenant=tenant, reference_id=reference_id, token=token, previous=previous)
+        self._nudge_head(tenant, turn)
+        return False
+
+    def _nudge_head(self, tenant: str, turn: Turn) -> None:
+        """A head that cannot move on its own: an entry whose job is finished or gone leaves the
+        line; a head still ``PENDING`` or whose attempt crashed (lease expired, not dispatched)
+        is woken. A head that runs, is dispatched to chunks or waits for approval is left alone."""
+        if turn.head is None:
+            return
+        head = self._jobs.get(tenant=tenant, reference_id=turn.head)
+        if head is None or is_terminal(head):
+            logger.warning("finished import left in the line removed", reference_id=turn.head)
+            self._line.leave(tenant=tenant, reference_id=turn.head, ticket=turn.head_ticket)
+            self._bell.ring(tenant)
+        elif head["status"] == JobStatus.PENDING or (
+            head["status"] == JobStatus.PROCESSING
+            and not head.get("dispatched")
+            and int(head.get("leaseUntil", 0)) < int(self._clock())
+        ):
+            self._bell.send(tenant, turn.head)
+
+    def _pass_turn(self, tenant: str, job: Mapping[str, Any]) -> None:
+        """The job is terminal: out of the line, and the next one woken (both repeatable)."""
+        if "ticket" in job:
+            self._line.leave(tenant=tenant, reference_id=job["referenceId"], ticket=int(job["ticket"]))
+            woken = self._bell.ring(tenant)
+            logger.info("turn passed", reference_id=job["referenceId"], to=woken)
 
     def _recreate_job(self, tenant: str, reference_id: str, source: SourceFile) -> dict[str, Any] | None:
         if source.place != "pending":
@@ -151,10 +226,12 @@ class Importer:
             self._files.move_source(reference_id, "failed" if job["status"] == JobStatus.FAILED else "processed")
             logger.warning("upload for a finished job moved aside", reference_id=reference_id, status=job["status"])
 
-    def _unclaimable(self, tenant: str, reference_id: str) -> None:
+    def _unclaimable(self, tenant: str, reference_id: str, *, retry: bool) -> None:
+        """The claim lost. The upload's own event is retried while another attempt holds the job
+        (that attempt may crash); a wake-up or re-check is not needed then."""
         current = self._jobs.get(tenant=tenant, reference_id=reference_id)
-        if current is None or is_terminal(current) or current.get("dispatched"):
-            logger.info("duplicate upload event ignored", reference_id=reference_id)
+        if current is None or is_terminal(current) or current.get("dispatched") or not retry:
+            logger.info("duplicate import message ignored", reference_id=reference_id)
             return
         raise RetryLater(f"import {reference_id} is held by another attempt")
 
@@ -235,6 +312,7 @@ class Importer:
             logger.info("chunk of a finished import ignored", reference_id=reference_id, chunk=message.chunk)
             if job is not None:
                 self._files.delete_chunks(reference_id)  # a cleanup that a failure cut short
+                self._pass_turn(tenant, job)
             return
         if message.chunk not in self._jobs.recorded_chunks(tenant=tenant, reference_id=reference_id):
             items = [item_from_json(record) for record in self._files.read_chunk(reference_id, message.chunk)]
@@ -276,18 +354,8 @@ class Importer:
         job = self._jobs.get(tenant=tenant, reference_id=reference_id)
         if job is None or is_terminal(job) or job.get("chunksDone", 0) < job.get("chunksTotal", 1):
             return
-        with tempfile.TemporaryFile() as sink:
-            report = ReportWriter(sink)
-            for warning in job.get("fileWarnings", []):
-                report.file_warning(warning)
-            for key in self._jobs.chunk_result_keys(tenant=tenant, reference_id=reference_id):
-                for record in self._files.read_chunk_result(key):
-                    report.row(record)
-            report.finish()
-            sink.seek(0)
-            self._files.put_report(reference_id, sink)
-        summary = {name: int(job.get(TALLY[name], 0)) for name in SUMMARY_FIELDS}
-        summary["warnings"] += len(job.get("fileWarnings", []))
+        report = self._write_report(tenant, reference_id, job)
+        summary = _summary(job)
         status = JobStatus.COMPLETED_WITH_ERRORS if summary["failed"] else JobStatus.COMPLETED
         self._files.move_source(reference_id, "processed")
         finished = self._jobs.finish(
@@ -300,7 +368,26 @@ class Importer:
         )
         if finished is not None:
             self._announce(tenant, finished, "ImportsCompleted")
+        self._pass_turn(tenant, job)
         self._files.delete_chunks(reference_id)
+
+    def _write_report(
+        self, tenant: str, reference_id: str, job: Mapping[str, Any], file_error: Mapping[str, Any] | None = None
+    ) -> ReportWriter:
+        """The report of every recorded chunk (after ``file_error`` and the header warnings)."""
+        with tempfile.TemporaryFile() as sink:
+            report = ReportWriter(sink)
+            if file_error is not None:
+                report.file_error(file_error)
+            for warning in job.get("fileWarnings", []):
+                report.file_warning(warning)
+            for key in self._jobs.chunk_result_keys(tenant=tenant, reference_id=reference_id):
+                for record in self._files.read_chunk_result(key):
+                    report.row(record)
+            report.finish()
+            sink.seek(0)
+            self._files.put_report(reference_id, sink)
+        return report
 
     def _fail(self, tenant: str, reference_id: str, attempt: str, issue: Issue) -> None:
         """A file-level problem: remember it first, so a takeover finishes the same failure."""
@@ -328,10 +415,62 @@ class Importer:
         if finished is None:
             raise LeaseLost(reference_id)
         self._announce(tenant, finished, "ImportsFailed")
+        self._pass_turn(tenant, finished)
 
-    def _announce(self, tenant: str, job: Mapping[str, Any], metric: str) -> None:
+    # -- a message that failed after every retry (the dead-letter queue) --------------------
+    def abandon(self, message: Message) -> None:
+        """End the message's job ``FAILED`` / ``IMPORT_FAILED`` unless it already ended: report
+        (the chunks recorded so far, after the error line), file to ``failed/``, the terminal
+        write, the turn passed on, then its chunk files (they can hold passwords) deleted."""
+        target = self._owner(message)
+        if target is None:
+            return
+        tenant, reference_id = target
+        job = self._jobs.get(tenant=tenant, reference_id=reference_id)
+        if job is None:
+            logger.warning("dead letter without a job", reference_id=reference_id)
+            return
+        if job["status"] in (JobStatus.PENDING, JobStatus.PROCESSING):
+            message_text = "The import failed after every retry; rows of chunks not reported here were not applied."
+            issue = Issue(0, None, IMPORT_FAILED, message_text).to_dict()
+            report = self._write_report(tenant, reference_id, job, file_error=issue)
+            self._files.move_source(reference_id, "failed")
+            finished = self._jobs.abandon(
+                tenant=tenant,
+                reference_id=reference_id,
+                summary=_summary(job),
+                errors=report.errors,
+                warnings=report.warnings,
+            )
+            if finished is not None:
+                logger.error("import failed after every retry", reference_id=reference_id, tenant=tenant)
+                self._announce(tenant, finished, "ImportsFailed", previous=job["status"])
+            job = finished or self._jobs.get(tenant=tenant, reference_id=reference_id) or job
+        if is_terminal(job):
+            self._pass_turn(tenant, job)
+            self._files.delete_chunks(reference_id)
+
+    def _owner(self, message: Message) -> tuple[str, str] | None:
+        if not isinstance(message, UploadArrived):
+            return message.tenant, message.reference_id
+        source = self._files.find_source(message.reference_id)
+        if source is None or source.tenant is None:
+            logger.warning("dead letter of an upload that is gone", key=message.key)
+            return None
+        return source.tenant, message.reference_id
+
+    def _announce(
+        self, tenant: str, job: Mapping[str, Any], metric: str, *, previous: str = JobStatus.PROCESSING.value
+    ) -> None:
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
         logger.info(
             "import finished", reference_id=job["referenceId"], status=job["status"], summary=plain(job["summary"])
         )
-        self._events.status_changed(job, tenant=tenant, previous=JobStatus.PROCESSING.value)
+        self._events.status_changed(job, tenant=tenant, previous=previous)
+
+
+def _summary(job: Mapping[str, Any]) -> dict[str, int]:
+    """The job's counters so far: the recorded chunks' tallies plus the header warnings."""
+    summary = {name: int(job.get(TALLY[name], 0)) for name in SUMMARY_FIELDS}
+    summary["warnings"] += len(job.get("fileWarnings", []))
+    return summary

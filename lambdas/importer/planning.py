@@ -11,6 +11,7 @@ from itertools import islice
 from typing import IO
 
 from lambdas.importer.chunks import ChunkItem, PlannerLike, StartPlanner
+from lambdas.roster.codes import Code
 from lambdas.roster.contract import FileRejected, Issue, PlannedRow
 
 # File-level codes of the pipeline itself (the roster rules own the header codes).
@@ -18,6 +19,10 @@ INVALID_ENCODING = "INVALID_ENCODING"
 MALFORMED_CSV = "MALFORMED_CSV"
 MISSING_HEADER = "MISSING_HEADER"
 FILE_TOO_LARGE = "FILE_TOO_LARGE"
+
+# The widest header a file may have (SPEC section 6): more is a file error, before the planner
+# looks at any column (a job must stay small enough for one jobs-table record).
+MAX_HEADER_COLUMNS = 200
 
 # Organizations are applied in file order in one piece: a parent may be any earlier row.
 UNSPLIT_TEMPLATES = frozenset({"organizations"})
@@ -92,6 +97,9 @@ def plan(
             raise error
     if not rows or rows[0] != 1:
         raise FileRejected(Issue(1, None, MISSING_HEADER, "The file has no header row."))
+    if len(header[0]) > MAX_HEADER_COLUMNS:
+        message = f"The header has {len(header[0])} columns; at most {MAX_HEADER_COLUMNS} are allowed."
+        raise FileRejected(Issue(1, None, Code.TOO_MANY_COLUMNS, message))
     planner = start_planner(header[0], seed=seed)
     limit = None if planner.template in UNSPLIT_TEMPLATES else chunk_rows
     return planner, _chunks(planner, reader, limit)

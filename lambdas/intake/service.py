@@ -27,6 +27,7 @@ from lambdas.common.observability import logger
 from lambdas.intake.content import check_csv_content
 from lambdas.intake.form import UploadForm
 from lambdas.intake.objects import ObjectStore, UploadMetadata, pending_key
+from lambdas.jobs.line import TenantLine
 from lambdas.jobs.store import JobStore
 
 MAX_IDEMPOTENCY_KEY = 128
@@ -42,12 +43,14 @@ class IntakeService:
         *,
         jobs: JobStore,
         objects: ObjectStore,
+        line: TenantLine | None = None,
         idempotency_client: Any = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._jobs = jobs
         self._objects = objects
+        self._line = line
         self._idempotency_client = idempotency_client
         self._clock = clock
         self._idempotent_store: Callable[..., dict[str, Any]] | None = None
@@ -118,9 +121,20 @@ class IntakeService:
             logger.exception("file not stored", reference_id=reference_id)
             self._compensate(tenant, reference_id)
             raise UploadError("The file could not be stored; nothing was imported. Try again.") from None
+        self._enter_line(tenant, reference_id)
         key = pending_key(reference_id)
         logger.info("upload stored", reference_id=reference_id, tenant=tenant, size=len(form.content))
         return {"message": f"File uploaded to {key}", "referenceId": reference_id}
+
+    def _enter_line(self, tenant: str, reference_id: str) -> None:
+        """The file is stored: the upload is accepted, so it takes its place in the tenant's line
+        now (acceptance order). Should this fail, the importer takes the place on the S3 event."""
+        if self._line is None:
+            return
+        try:
+            self._line.enter(tenant=tenant, reference_id=reference_id)
+        except STORAGE_ERRORS:
+            logger.exception("line not entered: the importer enters it", reference_id=reference_id)
 
     def _compensate(self, tenant: str, reference_id: str) -> None:
         try:

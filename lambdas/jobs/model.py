@@ -28,6 +28,8 @@ SUMMARY_FIELDS = ("rows", "created", "updated", "unchanged", "failed", "warnings
 
 # Error code of a job whose file never arrived before its upload deadline.
 UPLOAD_NOT_RECEIVED = "UPLOAD_NOT_RECEIVED"
+# Error code of a job whose queue message still failed after every retry (the DLQ consumer).
+IMPORT_FAILED = "IMPORT_FAILED"
 
 
 def utc_now_iso() -> str:
@@ -50,7 +52,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def status_view(job: Mapping[str, Any]) -> dict[str, Any]:
+def status_view(job: Mapping[str, Any], *, queue_position: int | None = None) -> dict[str, Any]:
     """The status route's ``result``: every field present, null until it exists."""
     return {
         "referenceId": job["referenceId"],
@@ -64,4 +66,5 @@ def status_view(job: Mapping[str, Any]) -> dict[str, Any]:
         "summary": plain(job.get("summary")),
         "errors": plain(job.get("errors")),
         "warnings": plain(job.get("warnings")),
+        "queuePosition": queue_position,
     }

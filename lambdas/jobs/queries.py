@@ -9,6 +9,7 @@ from typing import Any
 from lambdas.common.errors import NotFound, ReportNotReady
 from lambdas.common.observability import logger
 from lambdas.jobs.events import JobEvents
+from lambdas.jobs.line import TenantLine
 from lambdas.jobs.model import REFERENCE_ID, JobStatus, is_terminal, status_view
 from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.store import JobStore
@@ -21,17 +22,25 @@ class JobQueries:
         jobs: JobStore,
         files: JobFiles,
         events: JobEvents,
+        line: TenantLine,
         download_expiry_seconds: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._jobs = jobs
+        self._line = line
         self._files = files
         self._events = events
         self._download_expiry_seconds = download_expiry_seconds
         self._clock = clock
 
     def status(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
-        return status_view(self._job(tenant, reference_id))
+        """The job's status; ``queuePosition``: how many of the tenant's imports are ahead of it
+        while it is in the line (0 once it holds the turn), null when it is not in the line."""
+        job = self._job(tenant, reference_id)
+        position = None
+        if "ticket" in job and not is_terminal(job):
+            position = self._line.turn(tenant=tenant, reference_id=reference_id).ahead
+        return status_view(job, queue_position=position)
 
     def download(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
         """A signed GET of the report, once the job is finished and its report written."""

@@ -135,6 +135,26 @@ class JobStore:
             },
         )
 
+    def set_line_check(self, *, tenant: str, reference_id: str, token: str, previous: str | None) -> bool:
+        """Make ``token`` the waiting job's one live re-check chain (``previous``: the chain it
+        continues, None to start a new one). False when the job no longer waits or another chain
+        took over; the message carrying ``token`` is then dropped on arrival."""
+        condition = "#s = :pending" + ("" if previous is None else " AND lineCheck = :previous")
+        values = {":token": token, ":pending": JobStatus.PENDING.value}
+        if previous is not None:
+            values[":previous"] = previous
+        return (
+            self._update_if(
+                tenant,
+                reference_id,
+                UpdateExpression="SET lineCheck = :token",
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=values,
+            )
+            is not None
+        )
+
     def record_plan(
         self,
         *,
@@ -292,6 +312,35 @@ class JobStore:
                 ":errors": [dict(e) for e in errors],
                 ":warnings": [dict(w) for w in warnings],
                 **guard,
+            },
+        )
+
+    def abandon(
+        self,
+        *,
+        tenant: str,
+        reference_id: str,
+        summary: Mapping[str, int],
+        errors: Sequence[Mapping[str, Any]],
+        warnings: Sequence[Mapping[str, Any]],
+    ) -> dict[str, Any] | None:
+        """``FAILED`` for a job whose message failed after every retry, from ``PENDING`` or
+        ``PROCESSING`` whoever holds it. None if the job already ended (or waits for approval)."""
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :failed, finishedAt = :iso, summary = :summary, errors = :errors, "
+            "warnings = :warnings REMOVE leaseUntil",
+            ConditionExpression="#s IN (:pending, :processing)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":failed": JobStatus.FAILED.value,
+                ":pending": JobStatus.PENDING.value,
+                ":processing": JobStatus.PROCESSING.value,
+                ":iso": utc_now_iso(),
+                ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
+                ":errors": [dict(e) for e in errors],
+                ":warnings": [dict(w) for w in warnings],
             },
         )
 

@@ -7,8 +7,11 @@ One call handles one chunk of rows of one file, in file order:
    whole tree once);
 2. decide each row against that in-memory view, which each accepted row then updates (so a later
    row of the chunk sees an earlier one: an organization created on row 2 is the parent of row 3);
-3. hash the new passwords on the hasher's thread pool, then write the changed items in
-   BatchWriteItem calls of whole items (puts), unless ``dry_run``.
+3. hash the new passwords on the hasher's thread pool, then write the changed items, unless
+   ``dry_run``: whole items, each conditional on the version it was computed from, a row's items
+   together (TransactWriteItems, ``RosterStore.write_rows``). A row refused because another
+   import changed one of its items meanwhile is read again and decided again (step 1 and 2 for
+   that row), so it never overwrites a change it did not see.
 
 ``dry_run`` runs steps 1 and 2 exactly as a real run and skips step 3, so it predicts the real
 run's outcomes. Writes are idempotent: re-applying a chunk computes the same items, compares them
@@ -29,14 +32,33 @@ from lambdas.roster import rules, templates
 from lambdas.roster.codes import Code
 from lambdas.roster.contract import Issue, Outcome, PlannedRow, RowOutcome
 from lambdas.roster.passwords import PasswordHasher
-from lambdas.roster.store import SK, Entity, Item, Ref, RosterStore
+from lambdas.roster.store import (
+    MAX_ITEM_BYTES,
+    MAX_KEY_CHARS,
+    MAX_VALUE_CHARS,
+    SK,
+    VERSION,
+    Entity,
+    Guard,
+    Item,
+    Ref,
+    RosterStore,
+    RosterStoreError,
+    Write,
+    item_size,
+)
 from lambdas.roster.templates import PARENT_ID, Template
 
 PASSWORD_COLUMN = "user_password"  # noqa: S105 (a column name)
 PASSWORD_ATTRIBUTE = "user_passwordHash"  # noqa: S105 (an attribute name)
 IMPORTED_BY, IMPORT_OUTCOME = "importedBy", "importOutcome"
 MAX_HIERARCHY_DEPTH = 15
-_NOT_COMPARED = frozenset({IMPORTED_BY, IMPORT_OUTCOME})
+# Rounds of "read again, decide again" for rows refused by a concurrent write, before the chunk
+# fails as a whole (and SQS retries it).
+MAX_APPLY_ROUNDS = 8
+_NOT_COMPARED = frozenset({IMPORTED_BY, IMPORT_OUTCOME, VERSION})
+# Columns whose values are (parts of) record keys: the store's key limit applies to them.
+_KEY_COLUMNS = frozenset({"user_username", "group_name", "hierarchy_organizationId", PARENT_ID})
 _GROUP_COLUMNS = frozenset({"group_name", "group_description", "group_active", "group_organizationId"})
 _SESSION_SKIPS = frozenset({"group_description", "group_active", "group_organizationId"})
 
@@ -75,7 +97,7 @@ class _Chunk:
         self.dry_run = dry_run
         self.import_id = import_id
         self.items: dict[Ref, Item | None] = {}
-        self.writes: dict[Ref, Item] = {}
+        self.writes: dict[int, list[Write | Guard]] = {}  # by row number, in row order
         self.verified: dict[tuple[str, str], bool] = {}
         self._has_organizations: bool | None = None
 
@@ -181,9 +203,12 @@ class _Chunk:
         entity, sort_key = ref
         return RosterStore.key(self.tenant, entity, sort_key)
 
-    def commit(self, row: PlannedRow, changes: list[tuple[Ref, Item, Item | None]]) -> Outcome:
+    def commit(
+        self, row: PlannedRow, changes: list[tuple[Ref, Item, Item | None]], guards: Sequence[Guard] = ()
+    ) -> Outcome:
         """Record the row's new items; the row's outcome: created if it creates any, updated if it
-        changes any, else unchanged (or this import's first outcome, see module doc)."""
+        changes any, else unchanged (or this import's first outcome, see module doc). ``guards``:
+        what else must still hold when the row is written (an organization's ancestry)."""
         outcome: Outcome = "unchanged"
         for _, item, stored in changes:
             if stored is None:
@@ -196,24 +221,41 @@ class _Chunk:
                 if marker is not None and stored is not None and stored.get(IMPORTED_BY) == marker:
                     outcome = stored.get(IMPORT_OUTCOME, outcome)
             return outcome
+        changed: list[tuple[Ref, Item, int | None]] = []
         for ref, item, stored in changes:
             if stored is not None and not _differs(item, stored):
                 continue
             if marker is not None:
                 item[IMPORTED_BY], item[IMPORT_OUTCOME] = marker, outcome
+            expected = None if stored is None else int(stored.get(VERSION, 0))
+            item[VERSION] = (expected or 0) + 1
+            if item_size(item) > MAX_ITEM_BYTES:
+                raise _reject(row, None, Code.VALUE_TOO_LONG, "The row is too big for one record (400 KB).")
+            changed.append((ref, item, expected))
+        writes: list[Write | Guard] = list(guards)
+        for ref, item, expected in changed:
             self.items[ref] = item
-            self.writes[ref] = item
+            writes.append(Write(item, expected))
+        self.writes.setdefault(row.row, []).extend(writes)
         return outcome
 
     # -- writes --------------------------------------------------------------------------------
-    def flush(self) -> int:
-        if self.dry_run:
-            return 0
-        pending = [item for item in self.writes.values() if isinstance(item.get(PASSWORD_ATTRIBUTE), _PendingHash)]
+    def flush(self) -> set[int]:
+        """Write every row's items (not in a dry run); the row numbers refused by a conflict."""
+        if self.dry_run or not self.writes:
+            return set()
+        pending = [
+            op.item
+            for ops in self.writes.values()
+            for op in ops
+            if isinstance(op, Write) and isinstance(op.item.get(PASSWORD_ATTRIBUTE), _PendingHash)
+        ]
         hashes = self.hasher.hash_many([item[PASSWORD_ATTRIBUTE].password for item in pending])
         for item, encoded in zip(pending, hashes, strict=True):
             item[PASSWORD_ATTRIBUTE] = encoded
-        return self.store.put_many(self.writes.values())
+        numbers = list(self.writes)
+        refused = self.store.write_rows([self.writes[number] for number in numbers])
+        return {numbers[index] for index in refused}
 
 
 def _differs(item: Item, stored: Item) -> bool:
@@ -356,7 +398,9 @@ def _sessions(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Call
 def _organizations(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Callable[[PlannedRow], Outcome]:
     """Reads the tenant's whole tree once (one paginated Query), then checks each row in file
     order: the parent exists (stored, or accepted on an earlier row), no cycle, and neither the
-    organization nor anything below it ends deeper than 15 levels (top level = 1)."""
+    organization nor anything below it ends deeper than 15 levels (top level = 1). A row that
+    changes a parent is written on condition that every ancestor above the new parent still has
+    the parent it was checked with (``Guard``): a concurrent change can never close a cycle."""
     children: dict[str, set[str]] = {}
     for item in chunk.store.query_all(chunk.tenant, Entity.ORG):
         chunk.items[(Entity.ORG, item[SK])] = item
@@ -367,10 +411,6 @@ def _organizations(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) ->
         item = chunk.items.get((Entity.ORG, organization_id))
         return item.get(PARENT_ID) if item is not None else None
 
-    def height(organization_id: str) -> int:
-        below = children.get(organization_id)
-        return 1 + max(height(child) for child in below) if below else 0
-
     def decide(row: PlannedRow) -> Outcome:
         organization_id = row.key
         ref = (Entity.ORG, organization_id)
@@ -380,19 +420,13 @@ def _organizations(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) ->
         if PARENT_ID in row.values:
             cell = row.values[PARENT_ID]
             parent = None if rules.is_blank(cell) or cell.lower() == rules.ROOT else cell
-        depth = 1
-        if parent is not None:
-            if chunk.items.get((Entity.ORG, parent)) is None:
-                raise _reject(row, PARENT_ID, Code.UNKNOWN_ORGANIZATION, "The parent organization does not exist.")
-            node: str | None = parent
-            while node is not None:
-                if node == organization_id:
-                    raise _reject(row, PARENT_ID, Code.HIERARCHY_CYCLE, "The organization would be its own ancestor.")
-                depth += 1
-                if depth > MAX_HIERARCHY_DEPTH + 1:
-                    break
-                node = parent_of(node)
-        if depth + (height(organization_id) if stored is not None else 0) > MAX_HIERARCHY_DEPTH:
+        if parent is not None and chunk.items.get((Entity.ORG, parent)) is None:
+            raise _reject(row, PARENT_ID, Code.UNKNOWN_ORGANIZATION, "The parent organization does not exist.")
+        ancestors = _ancestors(parent, parent_of)
+        if organization_id in ancestors:
+            raise _reject(row, PARENT_ID, Code.HIERARCHY_CYCLE, "The organization would be its own ancestor.")
+        below = _height(organization_id, children) if stored is not None else 0
+        if 1 + len(ancestors) + below > MAX_HIERARCHY_DEPTH:
             raise _reject(
                 row, PARENT_ID, Code.HIERARCHY_TOO_DEEP, f"The hierarchy would exceed {MAX_HIERARCHY_DEPTH} levels."
             )
@@ -401,7 +435,10 @@ def _organizations(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) ->
             item.pop(PARENT_ID, None)
         else:
             item[PARENT_ID] = parent
-        outcome = chunk.commit(row, [(ref, item, stored)])
+        guards = []
+        if parent != old_parent:
+            guards = [Guard(chunk.new_item((Entity.ORG, node)), PARENT_ID, parent_of(node)) for node in ancestors]
+        outcome = chunk.commit(row, [(ref, item, stored)], guards)
         if parent != old_parent:
             if old_parent is not None:
                 children.get(old_parent, set()).discard(organization_id)
@@ -412,6 +449,32 @@ def _organizations(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) ->
     return decide
 
 
+def _ancestors(parent: str | None, parent_of: Callable[[str], str | None]) -> list[str]:
+    """``parent`` and the organizations above it, nearest first; the walk stops once past the
+    depth limit, so a cycle in stored data reads as too deep instead of looping."""
+    chain: list[str] = []
+    node = parent
+    while node is not None and len(chain) <= MAX_HIERARCHY_DEPTH:
+        chain.append(node)
+        node = parent_of(node)
+    return chain
+
+
+def _height(organization_id: str, children: dict[str, set[str]]) -> int:
+    """Levels below ``organization_id`` (0 for a leaf), walked breadth first and without
+    recursion; each organization counted once, so a cycle in stored data cannot loop, and the
+    walk stops once past the depth limit."""
+    seen = {organization_id}
+    level, height = [organization_id], 0
+    while height <= MAX_HIERARCHY_DEPTH:
+        below = [child for node in level for child in children.get(node, ()) if child not in seen]
+        if not below:
+            break
+        seen.update(below)
+        level, height = below, height + 1
+    return height
+
+
 _HANDLERS: dict[str, Callable[[_Chunk, Template, Sequence[PlannedRow]], Callable[[PlannedRow], Outcome]]] = {
     "users": _users,
     "groups": _groups,
@@ -420,6 +483,16 @@ _HANDLERS: dict[str, Callable[[_Chunk, Template, Sequence[PlannedRow]], Callable
     "link-existing-user-to-groups": _link_existing,
     "sessions": _sessions,
 }
+
+
+def _too_long(row: PlannedRow) -> Issue | None:
+    """VALUE_TOO_LONG when a value cannot be stored: a key over 255 characters or a cell over
+    4,096 (checked before anything is read: DynamoDB refuses oversized keys even in reads)."""
+    for name, cell in row.values.items():
+        limit = MAX_KEY_CHARS if name in _KEY_COLUMNS or name.endswith("_organizationId") else MAX_VALUE_CHARS
+        if len(cell) > limit:
+            return Issue(row.row, name, Code.VALUE_TOO_LONG, f"{name} is longer than {limit} characters.")
+    return None
 
 
 def apply_rows(
@@ -444,15 +517,33 @@ def apply_rows(
     if not rows:
         return []
     spec = templates.for_rows(template, rows[0].values)
-    chunk = _Chunk(tenant, store, hasher, dry_run, import_id)
-    decide = _HANDLERS[spec.name](chunk, spec, rows)
-    outcomes: list[RowOutcome] = []
+    results: dict[int, RowOutcome] = {}
+    todo: list[PlannedRow] = []
     for row in rows:
-        try:
-            outcomes.append(RowOutcome(row.row, row.key, decide(row), warnings=row.warnings))
-        except _Rejected as rejected:
-            outcomes.append(RowOutcome(row.row, row.key, "failed", issue=rejected.issue, warnings=row.warnings))
-    written = chunk.flush()
+        issue = _too_long(row)
+        if issue is None:
+            todo.append(row)
+        else:
+            results[row.row] = RowOutcome(row.row, row.key, "failed", issue=issue, warnings=row.warnings)
+    written = 0
+    for _ in range(MAX_APPLY_ROUNDS):
+        if not todo:
+            break
+        chunk = _Chunk(tenant, store, hasher, dry_run, import_id)  # reads what is stored now
+        decide = _HANDLERS[spec.name](chunk, spec, todo)
+        for row in todo:
+            try:
+                results[row.row] = RowOutcome(row.row, row.key, decide(row), warnings=row.warnings)
+            except _Rejected as rejected:
+                results[row.row] = RowOutcome(row.row, row.key, "failed", issue=rejected.issue, warnings=row.warnings)
+        refused = chunk.flush()
+        written += sum(len(ops) for number, ops in chunk.writes.items() if number not in refused)
+        if refused:
+            logger.info("rows changed by another import: read and applied again", rows=len(refused))
+        todo = [row for row in todo if row.row in refused]
+    if todo:
+        raise RosterStoreError(f"{len(todo)} rows kept conflicting with other imports")
+    outcomes = [results[row.row] for row in rows]
     counts: dict[str, Any] = {f"rows_{name}": 0 for name in ("created", "updated", "unchanged", "failed")}
     for outcome in outcomes:
         counts[f"rows_{outcome.outcome}"] += 1  # LogRecord owns ``created``: prefix the keys

@@ -20,6 +20,7 @@ class Code(StrEnum):
     MISSING_COLUMN = "MISSING_COLUMN"
     DUPLICATE_COLUMN = "DUPLICATE_COLUMN"
     UNKNOWN_COLUMN = "UNKNOWN_COLUMN"
+    TOO_MANY_COLUMNS = "TOO_MANY_COLUMNS"
     # Row level, stateless (planning).
     TOO_MANY_CELLS = "TOO_MANY_CELLS"
     TOO_FEW_CELLS = "TOO_FEW_CELLS"
@@ -43,6 +44,7 @@ class Code(StrEnum):
     UNKNOWN_USER = "UNKNOWN_USER"
     UNKNOWN_GROUP = "UNKNOWN_GROUP"
     SESSION_GROUP_CHANGE = "SESSION_GROUP_CHANGE"
+    VALUE_TOO_LONG = "VALUE_TOO_LONG"
 
 
 class Entry(NamedTuple):
@@ -57,6 +59,7 @@ CATALOGUE: dict[Code, Entry] = {
     Code.MISSING_COLUMN: Entry("file", "error", "The header lacks a column the detected template requires."),
     Code.DUPLICATE_COLUMN: Entry("file", "error", "A column name appears twice in the header."),
     Code.UNKNOWN_COLUMN: Entry("file", "warning", "A column the template does not know; it is ignored."),
+    Code.TOO_MANY_COLUMNS: Entry("file", "error", "The header has more than 200 columns."),
     Code.TOO_MANY_CELLS: Entry("row", "error", "The row has more cells than the header has columns."),
     Code.TOO_FEW_CELLS: Entry("row", "error", "The row has fewer cells than the header has columns."),
     Code.MISSING_MANDATORY_FIELD: Entry("row", "error", "A mandatory field is blank (or absent on create)."),
@@ -78,6 +81,9 @@ CATALOGUE: dict[Code, Entry] = {
     Code.UNKNOWN_USER: Entry("row", "error", "`user_username` names no existing user of the tenant."),
     Code.UNKNOWN_GROUP: Entry("row", "error", "`group_name` names no existing group of the tenant."),
     Code.SESSION_GROUP_CHANGE: Entry("row", "error", "The row would move an existing session to another group."),
+    Code.VALUE_TOO_LONG: Entry(
+        "row", "error", "A key is over 255 characters, a cell over 4,096, or the row too big for one record (400 KB)."
+    ),
 }
 
 WARNINGS = frozenset(code for code, entry in CATALOGUE.items() if entry.severity == "warning")

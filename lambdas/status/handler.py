@@ -15,6 +15,7 @@ from lambdas.common.http import json_response, register_error_mapping
 from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ, Caller
 from lambdas.common.observability import logger
 from lambdas.jobs.events import JobEvents
+from lambdas.jobs.line import TenantLine
 from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.queries import JobQueries
 from lambdas.jobs.store import JobStore
@@ -31,6 +32,7 @@ def queries() -> JobQueries:
         jobs=JobStore(settings.jobs_table),
         files=JobFiles(settings.bucket_name),
         events=JobEvents(settings.event_bus_name),
+        line=TenantLine(settings.jobs_table),
         download_expiry_seconds=settings.download_url_expiry_seconds,
     )
 

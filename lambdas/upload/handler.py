@@ -29,10 +29,14 @@ def service() -> IntakeService:
     global _service
     if _service is None:
         from lambdas.intake.objects import ObjectStore
+        from lambdas.jobs.line import TenantLine
         from lambdas.jobs.store import JobStore
 
         _service = IntakeService(
-            settings, jobs=JobStore(settings.jobs_table), objects=ObjectStore(settings.bucket_name)
+            settings,
+            jobs=JobStore(settings.jobs_table),
+            objects=ObjectStore(settings.bucket_name),
+            line=TenantLine(settings.jobs_table),
         )
     return _service
 

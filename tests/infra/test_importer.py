@@ -89,3 +89,33 @@ def test_import_lease_outlasts_the_importer_timeout(resources: Resources) -> Non
     _, importer = function_named(resources, c.IMPORTER)
     lease = int(importer["Properties"]["Environment"]["Variables"]["IMPORT_LEASE_SECONDS"])
     assert lease > importer["Properties"]["Timeout"]
+
+
+def test_dead_letter_consumer_reads_the_dlq_with_partial_batch_responses(
+    template: Template, resources: Resources
+) -> None:
+    # Every message that failed after its retries reaches a function that ends its job FAILED
+    _, (dlq_id, dlq) = queues(resources)
+    consumer_id, consumer = function_named(resources, c.DEADLETTER)
+
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "EventSourceArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            "FunctionName": {"Ref": consumer_id},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BatchSize": c.DEADLETTER_BATCH_SIZE,
+        },
+    )
+    assert dlq["Properties"]["VisibilityTimeout"] >= 6 * consumer["Properties"]["Timeout"]
+
+
+def test_dead_letter_consumer_runs_the_importer_configuration(resources: Resources) -> None:
+    # It writes the same jobs, report and events as the importer, and wakes the tenant's next job
+    _, importer = function_named(resources, c.IMPORTER)
+    _, consumer = function_named(resources, c.DEADLETTER)
+    importer_env = importer["Properties"]["Environment"]["Variables"]
+    consumer_env = consumer["Properties"]["Environment"]["Variables"]
+
+    assert consumer_env == importer_env
+    assert "IMPORT_LINE_RECHECK_SECONDS" in importer_env

@@ -11,7 +11,7 @@ import pytest
 
 from lambdas.common.config import Settings
 from lambdas.importer import handler
-from tests.importer_fixtures import ImportStack, build_import_stack, upload_event, users_csv
+from tests.importer_fixtures import ImportStack, build_import_stack, sqs_event, upload_event, users_csv
 
 ORGANIZATIONS = """\
 hierarchy_organizationId,hierarchy_organizationName,hierarchy_organizationDescription,hierarchy_parentOrganizationId
@@ -116,12 +116,17 @@ def test_two_imports_of_one_tenant_at_once_both_finish_with_exact_counts(stack, 
         response = handler.process_batch(upload_event(ref), lambda_context, stack.importer())
         failures.extend(response["batchItemFailures"])
 
-    # When two importer invocations run them concurrently
+    # When two importer invocations take them concurrently
     threads = [threading.Thread(target=run, args=(ref,)) for ref in (first, second)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    # And the importer's own messages are delivered (one import waited its turn and is woken)
+    while bodies := stack.queue_bodies():
+        for body in bodies:
+            run_body = handler.process_batch(sqs_event([body]), lambda_context, stack.importer())
+            failures.extend(run_body["batchItemFailures"])
     # Then both complete, each with its own forty rows
     assert failures == []
     for ref in (first, second):

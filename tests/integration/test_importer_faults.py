@@ -29,6 +29,7 @@ from moto import mock_aws
 from lambdas.common.config import CHUNKS_PREFIX, FAILED_PREFIX, PENDING_PREFIX, PROCESSED_PREFIX, Settings
 from lambdas.importer import handler
 from lambdas.importer.pipeline import Importer
+from lambdas.jobs.line import TenantLine
 from lambdas.roster.store import Entity, RosterStore
 from local.resources import create_bucket, create_tables
 from tests.conftest import FakeLambdaContext
@@ -51,12 +52,15 @@ class Scenario:
     content: bytes
     chunk_rows: int = 2000
     with_job: bool = True
+    # A file of the same tenant accepted just before this one, whose S3 event arrives after it:
+    # this import waits its turn, then is woken when that one ends.
+    waits_behind: bytes | None = None
 
 
 SCENARIOS = {
     s.name: s
     for s in (
-        # one chunk applied inline, two BatchWriteItem calls (25 + 4 rows), one failing row
+        # one chunk applied inline, one conditional TransactWriteItems (29 rows), one failing row
         Scenario("inline", users_csv(30, weak=[5])),
         # three chunks fanned out as SQS messages, one failing row
         Scenario("fanout", users_csv(7, weak=[3]), chunk_rows=3),
@@ -64,6 +68,8 @@ SCENARIOS = {
         Scenario("failed", b"user_username,user_username\r\na,b\r\n"),
         # an object whose job record is missing: recreated from its metadata (PutItem)
         Scenario("orphan", users_csv(2), with_job=False),
+        # the tenant's line: enters behind an earlier upload, waits, is woken (SendMessage, DeleteItem)
+        Scenario("line", users_csv(3, weak=[2]), waits_behind=users_csv(2, start=500)),
     )
 }
 
@@ -111,7 +117,8 @@ class World:
         return cls(stack=build_import_stack({"s3": s3}, settings))
 
     def importer(self, clients: dict[str, Any], chunk_rows: int) -> Importer:
-        settings = replace(self.stack.settings, import_chunk_rows=chunk_rows)
+        # A waiting job's re-check is delayed past the module's end: the wake-up must do the work.
+        settings = replace(self.stack.settings, import_chunk_rows=chunk_rows, import_line_recheck_seconds=900)
         return Importer.build(
             settings,
             handler.roster_rules(settings, clients["dynamodb"]),
@@ -126,7 +133,15 @@ class World:
         """Store the upload, deliver its S3 event, and keep delivering what SQS would deliver
         (failed records again, chunk messages) until nothing is left; then look at everything."""
         stack = self.stack
+        line = TenantLine(stack.settings.jobs_table, resource=stack.dynamodb)
+        inbox = []
+        if scenario.waits_behind is not None:  # accepted first (the upload route enters the line)
+            ahead = stack.seed_upload(scenario.waits_behind, tenant=tenant)
+            line.enter(tenant=tenant, reference_id=ahead)
+            inbox.append(s3_put_body(f"{PENDING_PREFIX}{ahead}.csv"))
         ref = stack.seed_upload(scenario.content, tenant=tenant, with_job=scenario.with_job)
+        if scenario.waits_behind is not None:
+            line.enter(tenant=tenant, reference_id=ref)
         clients = {
             "s3": boto3.client("s3"),
             "sqs": boto3.client("sqs"),
@@ -147,7 +162,7 @@ class World:
         if inject is not None:
             inject(clients)
         importer = self.importer(clients, scenario.chunk_rows)
-        inbox = [s3_put_body(f"{PENDING_PREFIX}{ref}.csv")]
+        inbox.insert(0, s3_put_body(f"{PENDING_PREFIX}{ref}.csv"))  # this file's event comes first
         settled = False
         for _ in range(MAX_DELIVERY_ROUNDS):
             inbox += stack.queue_bodies()
@@ -259,8 +274,9 @@ def test_clean_runs_make_every_kind_of_write() -> None:
         ("s3", "DeleteObjects"),
         ("dynamodb", "PutItem"),
         ("dynamodb", "UpdateItem"),
+        ("dynamodb", "DeleteItem"),
         ("dynamodb", "TransactWriteItems"),
-        ("dynamodb", "BatchWriteItem"),
+        ("sqs", "SendMessage"),
         ("sqs", "SendMessageBatch"),
         ("eventbridge", "PutEvents"),
     }
@@ -273,6 +289,7 @@ def test_clean_runs_make_every_kind_of_write() -> None:
         ("fanout", "COMPLETED_WITH_ERRORS", (7, 6, 0, 0, 1, 0), PROCESSED_PREFIX),
         ("failed", "FAILED", (0, 0, 0, 0, 0, 0), FAILED_PREFIX),
         ("orphan", "COMPLETED", (2, 2, 0, 0, 0, 0), PROCESSED_PREFIX),
+        ("line", "COMPLETED_WITH_ERRORS", (3, 2, 0, 0, 1, 0), PROCESSED_PREFIX),
     ],
 )
 def test_clean_run_ends_with_the_expected_counts(name: str, status: str, summary: tuple[int, ...], place: str) -> None:
@@ -285,7 +302,8 @@ def test_clean_run_ends_with_the_expected_counts(name: str, status: str, summary
         zip(("rows", "created", "updated", "unchanged", "failed", "warnings"), summary, strict=True)
     )
     assert clean.place == place
-    assert len(clean.roster) == summary[1]
+    ahead = 2 if SCENARIOS[name].waits_behind else 0  # the users of the earlier upload
+    assert len(clean.roster) == summary[1] + ahead
     assert len(clean.report) == 1 + (summary[0] or 1)
 
 
@@ -310,6 +328,7 @@ def test_import_converges_to_the_clean_outcome_after_a_failed_write(world: World
     assert world.stack.keys(f"{PENDING_PREFIX}{ref}") == []
     assert world.stack.keys(f"{CHUNKS_PREFIX}{ref}/") == []
     assert world.stack.queue_bodies() == []
+    assert TenantLine(world.stack.settings.jobs_table, resource=world.stack.dynamodb).entries(tenant) == []
     terminal_events = [
         e
         for e in world.stack.published_events()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from lambdas.roster.apply import apply_rows
@@ -476,38 +477,32 @@ def test_new_users_cost_batched_requests(store: RosterStore, resource: Any) -> N
     counter = CallCounter(resource)
     # When they are applied in one call
     result = apply_rows(template, rows, tenant="tenant-a", store=store, dry_run=False, hasher=FAST_HASHER)
-    # Then ceil(n/100) BatchGetItem, ceil(n/25) BatchWriteItem and one Limit=1 query were made
+    # Then ceil(n/100) BatchGetItem, ceil(n/100) conditional TransactWriteItems and one Limit=1 query
     assert [r.outcome for r in result] == ["created"] * n
-    assert counter.calls == {"BatchGetItem": math.ceil(n / 100), "BatchWriteItem": math.ceil(n / 25), "Query": 1}
+    assert counter.calls == {"BatchGetItem": math.ceil(n / 100), "TransactWriteItems": math.ceil(n / 100), "Query": 1}
 
 
-class _Throttling:
-    """Wraps a resource so the first batch calls leave items unprocessed."""
+def test_cancelled_transactions_are_retried_with_backoff(resource: Any) -> None:
+    # Given a table whose first TransactWriteItems is cancelled by a conflicting transaction
+    calls = {"n": 0}
 
-    def __init__(self, resource: Any) -> None:
-        self._resource = resource
-        self.write_calls = 0
+    def conflict_once(**_: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                    "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}, {"Code": "None"}],
+                },
+                "TransactWriteItems",
+            )
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._resource, name)
-
-    def batch_write_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
-        self.write_calls += 1
-        if self.write_calls == 1:
-            ((table, requests),) = RequestItems.items()
-            self._resource.batch_write_item(RequestItems={table: requests[:1]})
-            return {"UnprocessedItems": {table: requests[1:]}}
-        return self._resource.batch_write_item(RequestItems=RequestItems)
-
-
-def test_unprocessed_items_are_retried_with_backoff(resource: Any) -> None:
-    # Given a store whose first BatchWriteItem leaves items unprocessed
-    throttling = _Throttling(resource)
+    resource.meta.client.meta.events.register("before-call.dynamodb.TransactWriteItems", conflict_once)
     delays: list[float] = []
-    store = RosterStore(TABLE, resource=throttling, sleep=delays.append)
+    store = RosterStore(TABLE, resource=resource, sleep=delays.append)
     # When users are applied
     result = run(store, csv_text("user_username,user_password", f"a,{STRONG}", f"b,{STRONG}", f"c,{STRONG}"))
-    # Then the rest was retried after a pause and every user is stored
+    # Then the transaction was sent again after a pause and every user is stored
     assert [r.outcome for r in result] == ["created"] * 3
-    assert throttling.write_calls == 2 and len(delays) == 1
+    assert calls["n"] == 2 and len(delays) == 1
     assert len([i for i in scan(resource) if i["pk"] == "tenant-a#USER"]) == 3

@@ -1,0 +1,1 @@
+"""Dead-letter Lambda: ends the jobs whose import messages failed after every retry."""
