@@ -115,18 +115,20 @@ def test_a_sigv2_post_is_refused() -> None:
     assert status == 400 and "Signature Version 4" in body
 
 
+def _query(*, signed_ago: timedelta) -> str:
+    signed = datetime.now(UTC) - signed_ago
+    return f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={signed:%Y%m%dT%H%M%SZ}&X-Amz-Expires=60"
+
+
 @pytest.mark.parametrize(
-    ("query", "status"),
-    [
-        ("AWSAccessKeyId=local&Signature=abc&Expires=9999999999", 400),
-        (
-            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={(datetime.now(UTC) - timedelta(hours=2)):%Y%m%dT%H%M%SZ}"
-            "&X-Amz-Expires=60",
-            403,
-        ),
-        (f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={datetime.now(UTC):%Y%m%dT%H%M%SZ}&X-Amz-Expires=60", 200),
-    ],
+    ("case", "status"),
+    [("sigv2", 400), ("expired", 403), ("fresh", 200)],
 )
-def test_presigned_gets_are_sigv4_and_unexpired(query: str, status: int) -> None:
+def test_presigned_gets_are_sigv4_and_unexpired(case: str, status: int) -> None:
+    query = {
+        "sigv2": "AWSAccessKeyId=local&Signature=abc&Expires=9999999999",
+        "expired": _query(signed_ago=timedelta(hours=2)),
+        "fresh": _query(signed_ago=timedelta(0)),
+    }[case]
     app = PostPolicyGuard(lambda environ, start: Response(b"ok")(environ, start), CREDENTIALS)
     assert Client(app).get(f"/{BUCKET}/{KEY}?{query}").status_code == status
