@@ -71,7 +71,9 @@ def test_a_token_under_a_new_secret_replaces_the_old_secrets_token(tmp_path):
     cache.put(rotated, "tok-new", expires_in=3600)
 
     # Then the old secret's file is gone; the other client's stays
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([cache.path(rotated).name, cache.path(other).name])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        [cache.path(rotated).name, cache.path(other).name]
+    )
     assert (cache.get(rotated), cache.get(ME), cache.get(other)) == ("tok-new", None, "tok-other")
 
 
