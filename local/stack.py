@@ -4,6 +4,7 @@ the queue pump, and the gateway on ``PORT``; Ctrl-C stops them all."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -16,7 +17,8 @@ import boto3
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from lambdas.common.config import Settings
+from lambdas.common import observability, routes
+from lambdas.common.config import Env, Settings
 from local import moto_dynamodb
 from local.issuer import DEFAULT_LOCAL_CLIENTS, ENDPOINT_PATH, LocalIssuer, parse_clients
 from local.resources import create_bucket, create_import_queue, create_tables
@@ -28,8 +30,8 @@ LOCAL_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_SERVICE_NAME": "rostering",
-    "POWERTOOLS_METRICS_NAMESPACE": "Rostering",
+    "POWERTOOLS_SERVICE_NAME": observability.SERVICE,
+    "POWERTOOLS_METRICS_NAMESPACE": observability.NAMESPACE,
 }
 
 
@@ -42,7 +44,8 @@ class LocalStack:
 
     def start(self) -> None:
         moto_dynamodb.install()  # transactions as isolated as DynamoDB's (see the module)
-        aws = self._serve(PostPolicyGuard(DomainDispatcherApplication(create_backend_app)), 0)
+        credentials = {LOCAL_ENVIRONMENT["AWS_ACCESS_KEY_ID"]: LOCAL_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"]}
+        aws = self._serve(PostPolicyGuard(DomainDispatcherApplication(create_backend_app), credentials), 0)
         self.aws_url = f"http://{HOST}:{aws.server_port}"
         issuer_box: dict[str, LocalIssuer] = {}
         token_server = self._serve(lambda environ, start: issuer_box["issuer"].wsgi_app(environ, start), 0)
@@ -53,19 +56,16 @@ class LocalStack:
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.aws_url,
-                "TOKEN_ENDPOINT_URL": token_base + ENDPOINT_PATH,
+                Env.TOKEN_ENDPOINT_URL: token_base + ENDPOINT_PATH,
             }
         )
         settings = Settings.from_env()
         queues = self._create_resources(settings)
-        os.environ["IMPORT_QUEUE_URL"] = queues["queue_url"]
+        os.environ[Env.IMPORT_QUEUE_URL] = queues["queue_url"]
 
         # Imported only now: each handler reads its configuration from the environment at import.
         from lambdas.deadletter import handler as deadletter
         from lambdas.importer import handler as importer
-        from lambdas.status import handler as status
-        from lambdas.token import handler as token
-        from lambdas.upload import handler as upload
         from local.authorizer import JwtAuthorizer
         from local.gateway import Gateway
         from local.pump import QueuePump
@@ -74,7 +74,9 @@ class LocalStack:
             issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, allowed_client_ids=self.issuer.client_ids
         )
         gateway = Gateway(
-            handlers={"token": token.lambda_handler, "upload": upload.lambda_handler, "status": status.lambda_handler},
+            handlers={
+                name: importlib.import_module(f"lambdas.{name}.handler").lambda_handler for name in routes.functions()
+            },
             authorizer=authorizer,
             extra_documents={"/openapi.yaml": ("application/yaml", OPENAPI.read_bytes())},
         )
@@ -125,12 +127,12 @@ Rostering Upload API (local stack) at {url}
 
 Try it:
   TOKEN=$(curl -s --form grant_type=client_credentials --form client_id={client_id} \\
-      --form client_secret={secret} {url}/api/v1/oauth2/tokens \\
+      --form client_secret={secret} {url}{routes.TOKEN.path} \\
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s --header "Authorization: Bearer $TOKEN" --header 'Content-Type: multipart/form-data' \\
-      --form 'file=@users.csv' {url}/api/v1/upload
-  curl -s --header "Authorization: Bearer $TOKEN" {url}/api/v1/status/<referenceId>
-  curl -s --header "Authorization: Bearer $TOKEN" {url}/api/v1/download/<referenceId>
+      --form 'file=@users.csv' {url}{routes.UPLOAD.path}
+  curl -s --header "Authorization: Bearer $TOKEN" {url}{routes.STATUS.path}
+  curl -s --header "Authorization: Bearer $TOKEN" {url}{routes.DOWNLOAD.path}
 """
 
 

@@ -18,7 +18,6 @@ from lambdas.roster.contract import FileRejected, Issue, PlannedRow
 INVALID_ENCODING = "INVALID_ENCODING"
 MALFORMED_CSV = "MALFORMED_CSV"
 MISSING_HEADER = "MISSING_HEADER"
-FILE_TOO_LARGE = "FILE_TOO_LARGE"
 
 # The widest header a file may have (SPEC section 6): more is a file error, before the planner
 # looks at any column (a job must stay small enough for one jobs-table record).

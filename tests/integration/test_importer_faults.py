@@ -121,7 +121,7 @@ class World:
         settings = replace(self.stack.settings, import_chunk_rows=chunk_rows, import_line_recheck_seconds=900)
         return Importer.build(
             settings,
-            handler.roster_rules(settings, clients["dynamodb"]),
+            handler.roster_services(settings, clients["dynamodb"]),
             dynamodb=clients["dynamodb"],
             s3=clients["s3"],
             sqs=clients["sqs"],
