@@ -26,7 +26,9 @@ DEFAULT_BUCKET_NAME = schema.BUCKET_LOCAL_NAME
 DEFAULT_JOBS_TABLE = schema.JOBS_TABLE.local_name
 DEFAULT_ROSTER_TABLE = schema.ROSTER_TABLE.local_name
 DEFAULT_IDEMPOTENCY_TABLE = schema.IDEMPOTENCY_TABLE.local_name
+DEFAULT_TENANTS_TABLE = schema.TENANTS_TABLE.local_name
 DEFAULT_EVENT_BUS = schema.EVENT_BUS_LOCAL_NAME
+DEFAULT_WEBHOOK_KEY = schema.WEBHOOK_KEY_LOCAL_ALIAS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +37,7 @@ class Settings:
     jobs_table: str = DEFAULT_JOBS_TABLE
     roster_table: str = DEFAULT_ROSTER_TABLE
     idempotency_table: str = DEFAULT_IDEMPOTENCY_TABLE
+    tenants_table: str = DEFAULT_TENANTS_TABLE
     event_bus_name: str = DEFAULT_EVENT_BUS
     import_queue_url: str = ""
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
@@ -47,6 +50,15 @@ class Settings:
     password_hash_log2_n: int = 14
     import_lease_seconds: int = 120
     import_chunk_rows: int = 2000
+    # Webhooks: the KMS key sealing signing secrets, the delivery queue, and how deliveries behave.
+    webhook_key_id: str = DEFAULT_WEBHOOK_KEY
+    webhook_queue_url: str = ""
+    # Accept http/https receivers on loopback addresses (the local stack only; never on AWS).
+    webhook_allow_loopback: bool = False
+    webhook_timeout_seconds: int = 10
+    webhook_first_retry_seconds: int = 30
+    webhook_max_retry_seconds: int = 2 * 3600
+    webhook_retry_window_seconds: int = 24 * 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,11 +76,18 @@ class Settings:
                 raise ValueError(f"{name} must be a positive integer, got {raw!r}")
             return value
 
+        def flag(name: str) -> bool:
+            raw = (env.get(name) or "false").strip().lower()
+            if raw not in {"true", "false"}:
+                raise ValueError(f"{name} must be true or false, got {raw!r}")
+            return raw == "true"
+
         return cls(
             bucket_name=text("BUCKET_NAME", DEFAULT_BUCKET_NAME),
             jobs_table=text("JOBS_TABLE_NAME", DEFAULT_JOBS_TABLE),
             roster_table=text("ROSTER_TABLE_NAME", DEFAULT_ROSTER_TABLE),
             idempotency_table=text("IDEMPOTENCY_TABLE_NAME", DEFAULT_IDEMPOTENCY_TABLE),
+            tenants_table=text("TENANTS_TABLE_NAME", DEFAULT_TENANTS_TABLE),
             event_bus_name=text("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
             import_queue_url=text("IMPORT_QUEUE_URL", ""),
             max_upload_bytes=number("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
@@ -79,4 +98,11 @@ class Settings:
             password_hash_log2_n=number("PASSWORD_HASH_LOG2_N", 14),
             import_lease_seconds=number("IMPORT_LEASE_SECONDS", 120),
             import_chunk_rows=number("IMPORT_CHUNK_ROWS", 2000),
+            webhook_key_id=text("WEBHOOK_KEY_ID", DEFAULT_WEBHOOK_KEY),
+            webhook_queue_url=text("WEBHOOK_QUEUE_URL", ""),
+            webhook_allow_loopback=flag("WEBHOOK_ALLOW_LOOPBACK"),
+            webhook_timeout_seconds=number("WEBHOOK_TIMEOUT_SECONDS", 10),
+            webhook_first_retry_seconds=number("WEBHOOK_FIRST_RETRY_SECONDS", 30),
+            webhook_max_retry_seconds=min(number("WEBHOOK_MAX_RETRY_SECONDS", 2 * 3600), 12 * 3600),
+            webhook_retry_window_seconds=number("WEBHOOK_RETRY_WINDOW_SECONDS", 24 * 3600),
         )

@@ -111,6 +111,8 @@ class Importer:
             self._settle_late_upload(reference_id, job, source)
             self._files.delete_chunks(reference_id)  # a cleanup that a failure cut short
             return
+        if job.get("source") == "presigned" and "arrived" not in job:
+            self._jobs.mark_arrived(tenant=tenant, reference_id=reference_id)
         attempt = uuid.uuid4().hex
         claimed = self._jobs.claim(
             tenant=tenant,
@@ -148,7 +150,8 @@ class Importer:
     def _settle_late_upload(self, reference_id: str, job: Mapping[str, Any], source: SourceFile) -> None:
         """A finished job whose file is still pending (it arrived after the job expired)."""
         if source.place == "pending":
-            self._files.move_source(reference_id, "failed" if job["status"] == JobStatus.FAILED else "processed")
+            imported = job["status"] in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS)
+            self._files.move_source(reference_id, "processed" if imported else "failed")
             logger.warning("upload for a finished job moved aside", reference_id=reference_id, status=job["status"])
 
     def _unclaimable(self, tenant: str, reference_id: str) -> None:
