@@ -60,9 +60,13 @@ def pump(hooks: dict[str, Any], lambda_context: Any, rounds: int = 1, **override
     """Receive the delivery queue and run the delivery handler on it, ``rounds`` times."""
     answers = []
     for _ in range(rounds):
-        messages = hooks["sqs"].receive_message(
-            QueueUrl=hooks["queue_url"], MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
-        ).get("Messages", [])
+        messages = (
+            hooks["sqs"]
+            .receive_message(
+                QueueUrl=hooks["queue_url"], MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=0
+            )
+            .get("Messages", [])
+        )
         if not messages:
             break
         event = {"Records": [sqs_record(m, hooks["queue_arn"]) for m in messages]}

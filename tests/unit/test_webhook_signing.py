@@ -50,9 +50,10 @@ def test_event_has_type_id_created_at_and_the_status_result() -> None:
 
 def test_event_id_is_stable_per_job_and_state() -> None:
     ref = "0f8fad5b-d9cb-469f-a165-70867728950e"
-    assert WebhookEvent.from_bus_event(bus_event("HELD", None)).body == WebhookEvent.from_bus_event(
-        bus_event("HELD", None)
-    ).body
+    assert (
+        WebhookEvent.from_bus_event(bus_event("HELD", None)).body
+        == WebhookEvent.from_bus_event(bus_event("HELD", None)).body
+    )
     assert event_id(ref, "HELD") != event_id(ref, "COMPLETED")
 
 

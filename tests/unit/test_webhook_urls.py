@@ -39,7 +39,7 @@ def test_https_to_a_public_address_is_accepted() -> None:
         "169.254.169.254",  # instance metadata (link-local)
         "169.254.170.2",  # ECS task metadata
         "100.64.0.1",  # shared address space
-        "0.0.0.0",  # noqa: S104 - the address under test
+        "0.0.0.0",
         "224.0.0.1",  # multicast
         "::1",
         "fd00:ec2::254",  # metadata over IPv6
