@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -60,6 +61,7 @@ class JobStore:
         dry_run: bool,
         upload_deadline: int,
         source: str,
+        change_threshold: Decimal | None = None,
     ) -> dict[str, Any]:
         """Write the ``PENDING`` job before its file is stored. ``upload_deadline`` (epoch seconds)
         is when a job whose file never arrived reads as ``FAILED``. Fails if the id exists."""
@@ -78,6 +80,8 @@ class JobStore:
             LIST_KEY: list_key(reference_id),
             TTL: now + JOB_RETENTION_SECONDS,
         }
+        if change_threshold is not None:
+            item["changeThreshold"] = change_threshold
         self._table.put_item(
             Item=item, ConditionExpression="attribute_not_exists(#pk)", ExpressionAttributeNames={"#pk": PK}
         )
@@ -159,6 +163,78 @@ class JobStore:
                 ":iso": utc_now_iso(),
                 ":zero": dict.fromkeys(SUMMARY_FIELDS, 0),
                 ":none": [],
+            },
+        )
+
+    def hold(
+        self,
+        *,
+        tenant: str,
+        reference_id: str,
+        attempt: str,
+        template: str,
+        summary: Mapping[str, int],
+        errors: Sequence[Mapping[str, Any]],
+        warnings: Sequence[Mapping[str, Any]],
+        hold_until: int,
+    ) -> dict[str, Any] | None:
+        """The lease holder stops the job ``HELD`` with its planned counts (nothing was written);
+        ``hold_until`` (epoch seconds) is when it ends ``DISCARDED`` unanswered."""
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :held, template = :template, summary = :summary, errors = :errors, "
+            "warnings = :warnings, heldAt = :iso, holdUntil = :until REMOVE leaseUntil, attempt",
+            ConditionExpression="#s = :processing AND attempt = :attempt",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":held": JobStatus.HELD.value,
+                ":processing": JobStatus.PROCESSING.value,
+                ":attempt": attempt,
+                ":template": template,
+                ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
+                ":errors": [dict(e) for e in errors],
+                ":warnings": [dict(w) for w in warnings],
+                ":iso": utc_now_iso(),
+                ":until": hold_until,
+            },
+        )
+
+    def approve(self, *, tenant: str, reference_id: str, now: int) -> dict[str, Any] | None:
+        """``HELD`` (not yet expired) → ``PENDING``, approved: the importer plans the same file
+        again and applies it without holding it. None when the job is not such a job."""
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :pending, approved = :yes, approvedAt = :iso REMOVE holdUntil",
+            ConditionExpression="#s = :held AND holdUntil >= :now",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":pending": JobStatus.PENDING.value,
+                ":held": JobStatus.HELD.value,
+                ":yes": True,
+                ":iso": utc_now_iso(),
+                ":now": now,
+            },
+        )
+
+    def discard(self, *, tenant: str, reference_id: str, expired_before: int | None = None) -> dict[str, Any] | None:
+        """``HELD`` → ``DISCARDED``, nothing written. With ``expired_before`` only a hold that ran
+        out before that time (the 72-hour expiry). None when the job is not such a job."""
+        condition, values = "#s = :held", {}
+        if expired_before is not None:
+            condition, values = "#s = :held AND holdUntil < :now", {":now": expired_before}
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :discarded, finishedAt = :iso",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":discarded": JobStatus.DISCARDED.value,
+                ":held": JobStatus.HELD.value,
+                ":iso": utc_now_iso(),
+                **values,
             },
         )
 

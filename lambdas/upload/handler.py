@@ -17,6 +17,8 @@ from lambdas.common.identity import SCOPE_IMPORT, Caller
 from lambdas.common.observability import logger, metrics
 from lambdas.intake.form import read_upload_form
 from lambdas.intake.service import IntakeService
+from lambdas.jobs.hold import FIELD as CHANGE_THRESHOLD_FIELD
+from lambdas.jobs.hold import parse_threshold
 
 settings = Settings.from_env()
 app = APIGatewayHttpResolver()
@@ -62,8 +64,12 @@ def upload_url() -> Response:
     file_name = options.get("fileName", "upload.csv")
     dry_run = options.get("dryRun", False)
     if not isinstance(file_name, str) or not file_name or not isinstance(dry_run, bool):
-        raise MalformedRequest('The body must be JSON like {"fileName": "users.csv", "dryRun": false}.')
-    return json_response(200, {"result": service().presign(caller, file_name=file_name, dry_run=dry_run)})
+        raise MalformedRequest(
+            'The body must be JSON like {"fileName": "users.csv", "dryRun": false, "changeThreshold": 25}.'
+        )
+    threshold = parse_threshold(options.get(CHANGE_THRESHOLD_FIELD))
+    result = service().presign(caller, file_name=file_name, dry_run=dry_run, change_threshold=threshold)
+    return json_response(200, {"result": result})
 
 
 def _json_options(event: dict[str, Any]) -> dict[str, Any]:
