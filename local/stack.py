@@ -40,7 +40,8 @@ class LocalStack:
         self._pump: Any = None
 
     def start(self) -> None:
-        aws = self._serve(PostPolicyGuard(DomainDispatcherApplication(create_backend_app)), 0)
+        credentials = {LOCAL_ENVIRONMENT["AWS_ACCESS_KEY_ID"]: LOCAL_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"]}
+        aws = self._serve(PostPolicyGuard(DomainDispatcherApplication(create_backend_app), credentials), 0)
         self.aws_url = f"http://{HOST}:{aws.server_port}"
         issuer_box: dict[str, LocalIssuer] = {}
         token_server = self._serve(lambda environ, start: issuer_box["issuer"].wsgi_app(environ, start), 0)

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import boto3
-
 from lambdas.common.config import PENDING_PREFIX
+from lambdas.common.s3client import s3_client
 
 
 def pending_key(reference_id: str) -> str:
@@ -74,7 +73,7 @@ class BufferReader(io.RawIOBase):
 class ObjectStore:
     def __init__(self, bucket: str, *, client: Any = None) -> None:
         self.bucket = bucket
-        self._client = client or boto3.client("s3")
+        self._client = client or s3_client()
 
     def put_pending(
         self, reference_id: str, content: bytes | bytearray, *, sha256_digest: bytes, metadata: UploadMetadata

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import IO, Any, Literal
 from urllib.parse import unquote
 
-import boto3
 from botocore.exceptions import ClientError
 
 from lambdas.common.config import CHUNKS_PREFIX, FAILED_PREFIX, PENDING_PREFIX, PROCESSED_PREFIX, RESULTS_PREFIX
+from lambdas.common.s3client import s3_client
 
 Place = Literal["pending", "processed", "failed"]
 PLACES: dict[Place, str] = {"pending": PENDING_PREFIX, "processed": PROCESSED_PREFIX, "failed": FAILED_PREFIX}
@@ -49,7 +49,7 @@ def _is_missing(error: ClientError) -> bool:
 class JobFiles:
     def __init__(self, bucket_name: str, *, client: Any = None) -> None:
         self._bucket = bucket_name
-        self._s3 = client or boto3.client("s3")
+        self._s3 = client or s3_client()
 
     # -- the source file -------------------------------------------------------------------
     def find_source(self, reference_id: str) -> SourceFile | None:

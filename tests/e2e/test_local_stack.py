@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import shutil
@@ -172,6 +173,43 @@ def test_presigned_post_cannot_change_the_signed_tenant(stack):
     fields = {**grant["fields"], "x-amz-meta-tenant": "tenant-two"}
     posted = requests.post(grant["url"], data=fields, files={"file": ("u.csv", b"a\n")}, timeout=10)
     assert posted.status_code == 403
+
+
+def test_signed_links_are_sigv4(stack):
+    token = stack.token()
+    grant = requests.post(f"{stack.base_url}/api/v1/upload/url", headers=auth(token), timeout=10).json()["result"]
+    assert grant["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    assert "AWSAccessKeyId" not in grant["fields"]
+    posted = requests.post(grant["url"], data=grant["fields"], files={"file": ("users.csv", USERS_CSV)}, timeout=10)
+    assert posted.status_code in (200, 204), posted.text
+    wait_terminal(stack, token, grant["referenceId"], timeout=120)
+    download = requests.get(f"{stack.base_url}/api/v1/download/{grant['referenceId']}", headers=auth(token), timeout=10)
+    url = download.json()["result"]["url"]
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "AWSAccessKeyId=" not in url
+    assert requests.get(url, timeout=10).status_code == 200
+
+
+def test_presigned_post_with_a_forged_policy_or_an_uncovered_field_or_no_policy_is_refused(stack):
+    token = stack.token()
+    grant = requests.post(f"{stack.base_url}/api/v1/upload/url", headers=auth(token), timeout=10).json()["result"]
+    fields = grant["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    policy["conditions"] = [
+        {"x-amz-meta-tenant": "tenant-two"} if c == {"x-amz-meta-tenant": "tenant-one"} else c
+        for c in policy["conditions"]
+    ]
+    forged = {
+        **fields,
+        "policy": base64.b64encode(json.dumps(policy).encode()).decode(),
+        "x-amz-meta-tenant": "tenant-two",
+    }
+    uncovered = {**fields, "x-amz-meta-origin": "elsewhere"}
+    no_policy = {"key": fields["key"], "x-amz-meta-tenant": "tenant-two"}
+    for data in (forged, uncovered, no_policy):
+        posted = requests.post(grant["url"], data=data, files={"file": ("u.csv", b"a\n")}, timeout=10)
+        assert posted.status_code == 403, posted.text
+    keys = stack.aws("s3").list_objects_v2(Bucket=grant["url"].rstrip("/").rsplit("/", 1)[1]).get("Contents", [])
+    assert fields["key"] not in {item["Key"] for item in keys}
 
 
 def test_openapi_document_is_served(stack):
