@@ -1,7 +1,9 @@
-"""Job control for a tenant (SPEC section 9): the imports list and abort.
+"""Job control for a tenant (SPEC section 9): the imports list, abort, and approve or discard of
+a ``HELD`` import.
 
-Every state change is one conditional write in the jobs table (``JobStore``), so abort racing the
-importer's claim has exactly one winner: the loser sees the state the winner wrote.
+Every state change is one conditional write in the jobs table (``JobStore``), so two callers (or a
+caller and the importer, or a caller and the 72-hour expiry) racing on one job have exactly one
+winner: the loser sees the state the winner wrote and answers 409 ``INVALID_STATE``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lambdas.common.errors import InvalidState, MalformedRequest, NotFound
@@ -57,11 +60,25 @@ def parse_list_query(params: Mapping[str, str] | None) -> tuple[str | None, int,
     return status, limit, decode_token(token) if token else None
 
 
+Wake = Callable[[str, str], None]
+"""Ask the importer to look at a job again (tenant, referenceId): an approved job starts."""
+
+
 class JobControl:
-    def __init__(self, *, jobs: JobStore, files: JobFiles, events: JobEvents) -> None:
+    def __init__(
+        self,
+        *,
+        jobs: JobStore,
+        files: JobFiles,
+        events: JobEvents,
+        wake: Wake,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._jobs = jobs
         self._files = files
         self._events = events
+        self._wake = wake
+        self._clock = clock
 
     def list_imports(
         self, *, tenant: str, status: str | None, limit: int, after: Mapping[str, str] | None
@@ -72,6 +89,49 @@ class JobControl:
             "nextToken": encode_token(next_position) if next_position is not None else None,
         }
 
+    def approve(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
+        """``HELD`` → ``PENDING`` (approved): the importer plans the same file again against the
+        roster as it is now and applies it, without holding it again. 409 unless ``HELD``."""
+        job = self.job(tenant, reference_id)
+        approved = self._jobs.approve(tenant=tenant, reference_id=reference_id, now=int(self._clock()))
+        if approved is None:
+            raise self._not_held(tenant, reference_id, job, "approve")
+        logger.info("held import approved", reference_id=reference_id, tenant=tenant)
+        self._wake(tenant, reference_id)
+        return approved
+
+    def discard(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
+        """``HELD`` → ``DISCARDED``, nothing written. 409 unless ``HELD``."""
+        job = self.job(tenant, reference_id)
+        discarded = self._jobs.discard(tenant=tenant, reference_id=reference_id)
+        if discarded is None:
+            raise self._not_held(tenant, reference_id, job, "discard")
+        logger.info("held import discarded", reference_id=reference_id, tenant=tenant)
+        self._ended(tenant, discarded, JobStatus.HELD.value)
+        return discarded
+
+    def expire_hold(self, tenant: str, job: dict[str, Any]) -> dict[str, Any]:
+        """A ``HELD`` job unanswered past its ``holdUntil`` ends ``DISCARDED`` (whoever sees it
+        first: a read, an action, the importer's hold check). The job as it is now."""
+        now = int(self._clock())
+        if job.get("status") != JobStatus.HELD or int(job.get("holdUntil", now)) >= now:
+            return job
+        expired = self._jobs.discard(tenant=tenant, reference_id=job["referenceId"], expired_before=now)
+        if expired is None:
+            return self._jobs.get(tenant=tenant, reference_id=job["referenceId"]) or job
+        logger.info("held import expired", reference_id=job["referenceId"], tenant=tenant)
+        self._ended(tenant, expired, JobStatus.HELD.value)
+        return expired
+
+    def _not_held(self, tenant: str, reference_id: str, job: dict[str, Any], action: str) -> InvalidState:
+        current = self.expire_hold(tenant, self._jobs.get(tenant=tenant, reference_id=reference_id) or job)
+        return InvalidState(f"Import {reference_id} is {current['status']}: only a HELD import can {action}.")
+
+    def _ended(self, tenant: str, job: Mapping[str, Any], previous: str) -> None:
+        """After a job ended without importing: its file to ``failed/``, the event."""
+        self._files.move_source(str(job["referenceId"]), "failed")
+        self._events.status_changed(job, tenant=tenant, previous=previous)
+
     def abort(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
         """``PENDING`` or ``HELD`` → ``ABORTED``, nothing written to the roster; the file (if it
         arrived) moves to ``failed/``. 409 ``INVALID_STATE`` in any other state."""
@@ -81,13 +141,13 @@ class JobControl:
             current = self._jobs.get(tenant=tenant, reference_id=reference_id) or job
             raise InvalidState(f"Import {reference_id} is {current['status']}: only PENDING or HELD imports abort.")
         logger.info("import aborted", reference_id=reference_id, tenant=tenant, previous=job["status"])
-        self._files.move_source(reference_id, "failed")
-        self._events.status_changed(aborted, tenant=tenant, previous=str(job["status"]))
+        self._ended(tenant, aborted, str(job["status"]))
         return aborted
 
     def job(self, tenant: str, reference_id: str) -> dict[str, Any]:
-        """The tenant's job; another tenant's, an unknown or a malformed id is NOT_FOUND."""
+        """The tenant's job (an expired hold ended first); another tenant's, an unknown or a
+        malformed id is NOT_FOUND."""
         job = self._jobs.get(tenant=tenant, reference_id=reference_id) if REFERENCE_ID.fullmatch(reference_id) else None
         if job is None:
             raise NotFound(f"No import {reference_id} exists.")
-        return job
+        return self.expire_hold(tenant, job)

@@ -28,6 +28,7 @@ def control(stack: ImportStack) -> JobControl:
         jobs=stack.jobs,
         files=JobFiles(stack.settings.bucket_name, client=stack.s3),
         events=JobEvents(stack.settings.event_bus_name),
+        wake=lambda tenant, reference_id: None,
     )
 
 
