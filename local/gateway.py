@@ -55,6 +55,13 @@ ROUTES = (
     Route("GET", "/api/v1/upload/api/v1/status/{referenceId}", "status", READ),
     Route("GET", "/api/v1/download/{referenceId}", "status", READ),
     Route("GET", "/api/v1/upload/api/v1/download/{referenceId}", "status", READ),
+    Route("GET", "/api/v1/imports", "status", READ),
+    Route("POST", "/api/v1/imports/{referenceId}/approve", "control", IMPORT),
+    Route("POST", "/api/v1/imports/{referenceId}/discard", "control", IMPORT),
+    Route("POST", "/api/v1/imports/{referenceId}/abort", "control", IMPORT),
+    Route("PUT", "/api/v1/webhook", "control", IMPORT),
+    Route("GET", "/api/v1/webhook", "control", READ),
+    Route("DELETE", "/api/v1/webhook", "control", IMPORT),
 )
 
 

@@ -1,0 +1,110 @@
+"""Control Lambda: approve, discard and abort an import, and the tenant's webhook (SPEC section 9)."""
+
+from __future__ import annotations
+
+import binascii
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lambdas.common.config import Settings
+from lambdas.common.errors import MalformedRequest
+from lambdas.common.http import json_response, register_error_mapping
+from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ, Caller
+from lambdas.common.observability import logger
+from lambdas.importer.messages import wake_message
+from lambdas.jobs.control import JobControl
+from lambdas.jobs.events import JobEvents
+from lambdas.jobs.model import status_view
+from lambdas.jobs.objects import JobFiles
+from lambdas.jobs.store import JobStore
+from lambdas.webhooks.service import WebhookSettings
+from lambdas.webhooks.store import SecretBox, WebhookStore
+from lambdas.webhooks.urls import UrlPolicy
+
+app = APIGatewayHttpResolver()
+register_error_mapping(app)
+
+
+@cache
+def control() -> JobControl:
+    """Built once per container, from the environment."""
+    settings = Settings.from_env()
+    sqs = boto3.client("sqs")
+
+    def wake(tenant: str, reference_id: str) -> None:
+        sqs.send_message(QueueUrl=settings.import_queue_url, MessageBody=wake_message(tenant, reference_id))
+
+    return JobControl(
+        jobs=JobStore(settings.jobs_table),
+        files=JobFiles(settings.bucket_name),
+        events=JobEvents(settings.event_bus_name),
+        wake=wake,
+    )
+
+
+@cache
+def webhooks() -> WebhookSettings:
+    settings = Settings.from_env()
+    return WebhookSettings(
+        store=WebhookStore(settings.tenants_table),
+        secrets=SecretBox(settings.webhook_key_id),
+        policy=UrlPolicy(allow_loopback=settings.webhook_allow_loopback),
+    )
+
+
+def _tenant(*scopes: str) -> str:
+    return Caller.from_event(app.current_event.raw_event).require_any(*scopes).tenant
+
+
+@app.post("/api/v1/imports/<referenceId>/approve")
+def approve(referenceId: str) -> Response:
+    job = control().approve(tenant=_tenant(SCOPE_IMPORT), reference_id=referenceId)
+    return json_response(200, {"result": status_view(job)})
+
+
+@app.post("/api/v1/imports/<referenceId>/discard")
+def discard(referenceId: str) -> Response:
+    job = control().discard(tenant=_tenant(SCOPE_IMPORT), reference_id=referenceId)
+    return json_response(200, {"result": status_view(job)})
+
+
+@app.post("/api/v1/imports/<referenceId>/abort")
+def abort(referenceId: str) -> Response:
+    job = control().abort(tenant=_tenant(SCOPE_IMPORT), reference_id=referenceId)
+    return json_response(200, {"result": status_view(job)})
+
+
+@app.put("/api/v1/webhook")
+def put_webhook() -> Response:
+    tenant = _tenant(SCOPE_IMPORT)
+    return json_response(200, {"result": webhooks().register(tenant, _json_body(app.current_event.raw_event))})
+
+
+@app.get("/api/v1/webhook")
+def get_webhook() -> Response:
+    return json_response(200, {"result": webhooks().show(_tenant(SCOPE_READ, SCOPE_IMPORT))})
+
+
+@app.delete("/api/v1/webhook")
+def delete_webhook() -> Response:
+    return json_response(200, {"result": webhooks().delete(_tenant(SCOPE_IMPORT))})
+
+
+def _json_body(event: dict[str, Any]) -> Any:
+    body = event.get("body") or ""
+    try:
+        raw = binascii.a2b_base64(body) if event.get("isBase64Encoded") else body
+        return json.loads(raw)
+    except (ValueError, binascii.Error):
+        raise MalformedRequest('The body must be JSON like {"url": "https://...", "events": [...]}.') from None
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
