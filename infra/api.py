@@ -24,6 +24,7 @@ from infra import constants as c
 from infra.auth import Auth
 from infra.functions import PythonFunction
 from infra.storage import Storage
+from lambdas.common import routes
 
 _ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
@@ -120,34 +121,34 @@ class Api(Construct):
             throttle=apigw.ThrottleSettings(rate_limit=c.THROTTLE_RATE_LIMIT, burst_limit=c.THROTTLE_BURST_LIMIT),
             access_log_settings=_AccessLogSettings(self.access_logs),
         )
-        import_scope = [c.SCOPE_IMPORT]
-        read_scopes = [c.SCOPE_READ, c.SCOPE_IMPORT]
-        self._routes(c.UPLOAD_PATHS, apigw.HttpMethod.POST, self.upload, scopes=import_scope)
-        self._routes(c.READ_PATHS, apigw.HttpMethod.GET, self.status, scopes=read_scopes)
-        for route in self._routes(c.TOKEN_PATHS, apigw.HttpMethod.POST, self.token, scopes=None):
-            Validations.of(route).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-APIG4",
-                    reason="The token route is how a client obtains a token: it authenticates with its "
-                    "client id and secret, which Cognito checks.",
-                )
-            )
+        self._routes({target.spec.name: target for target in self.functions})
         self.url = self.http_api.api_endpoint + "/"
 
-    def _routes(
-        self, paths: tuple[str, ...], method: apigw.HttpMethod, target: PythonFunction, *, scopes: list[str] | None
-    ) -> list[apigw.HttpRoute]:
-        integration = integrations.HttpLambdaIntegration(f"{target.spec.name.title()}Integration", target.function)
-        routes: list[apigw.HttpRoute] = []
-        for path in paths:
-            routes += self.http_api.add_routes(
-                path=path,
-                methods=[method],
-                integration=integration,
-                authorizer=self.authorizer if scopes else apigw.HttpNoneAuthorizer(),
-                authorization_scopes=scopes,
-            )
-        return routes
+    def _routes(self, functions: dict[str, PythonFunction]) -> None:
+        """Every row of the route table: each path and alias, its function, its scopes."""
+        integrations_by_function = {
+            name: integrations.HttpLambdaIntegration(f"{name.title()}Integration", target.function)
+            for name, target in functions.items()
+        }
+        for route in routes.ROUTES:
+            for path in route.paths:
+                added = self.http_api.add_routes(
+                    path=path,
+                    methods=[apigw.HttpMethod(route.method)],
+                    integration=integrations_by_function[route.function],
+                    authorizer=self.authorizer if route.scopes else apigw.HttpNoneAuthorizer(),
+                    authorization_scopes=list(route.scopes) if route.scopes else None,
+                )
+                if route.scopes is None:
+                    for public in added:
+                        Validations.of(public).acknowledge(_PUBLIC_ROUTE)
+
+
+_PUBLIC_ROUTE = Acknowledgment(
+    id="AwsSolutions-APIG4",
+    reason="The token route is how a client obtains a token: it authenticates with its "
+    "client id and secret, which Cognito checks.",
+)
 
 
 @jsii.implements(apigw.IAccessLogSettings)

@@ -20,8 +20,9 @@ from typing import Any
 import boto3
 
 from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ
+from lambdas.common.schema import TENANT_CLIENT_IDS_PARAMETER
 
-DEFAULT_PARAMETER = "/rostering/tenant-client-ids"
+DEFAULT_PARAMETER = TENANT_CLIENT_IDS_PARAMETER
 # The authorizer's audience cannot be empty: before the first tenant it holds this id, which no client has.
 PLACEHOLDER_CLIENT_ID = "no-tenant-yet"
 DEFAULT_SCOPES = (SCOPE_IMPORT, SCOPE_READ)

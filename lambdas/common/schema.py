@@ -51,6 +51,10 @@ EVENT_BUS_LOCAL_NAME = "rostering-events"
 IMPORT_QUEUE_LOCAL_NAME = "rostering-import"
 IMPORT_DLQ_LOCAL_NAME = "rostering-import-dlq"
 EVENT_SOURCE = "rostering.imports"
+# Receives of one import message before SQS moves it to the dead-letter queue (stack and local stack).
+IMPORT_MAX_RECEIVE_COUNT = 5
+# SSM StringList of the tenant app client ids the JWT authorizer accepts (stack parameter default, ops.tenants).
+TENANT_CLIENT_IDS_PARAMETER = "/rostering/tenant-client-ids"
 WEBHOOK_QUEUE_LOCAL_NAME = "rostering-webhooks"
 WEBHOOK_DLQ_LOCAL_NAME = "rostering-webhooks-dlq"
 WEBHOOK_KEY_LOCAL_ALIAS = "alias/rostering-webhooks"

@@ -12,10 +12,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.common import routes
 from lambdas.common.config import Settings
 from lambdas.common.errors import MalformedRequest
 from lambdas.common.http import json_response, register_error_mapping
-from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ, Caller
 from lambdas.common.observability import logger
 from lambdas.importer.messages import wake_message
 from lambdas.jobs.control import JobControl
@@ -58,42 +58,42 @@ def webhooks() -> WebhookSettings:
     )
 
 
-def _tenant(*scopes: str) -> str:
-    return Caller.from_event(app.current_event.raw_event).require_any(*scopes).tenant
+def _tenant(route: routes.Route) -> str:
+    return routes.caller(app.current_event.raw_event, route).tenant
 
 
-@app.post("/api/v1/imports/<referenceId>/approve")
+@routes.register(app, routes.APPROVE)
 def approve(referenceId: str) -> Response:
-    job = control().approve(tenant=_tenant(SCOPE_IMPORT), reference_id=referenceId)
+    job = control().approve(tenant=_tenant(routes.APPROVE), reference_id=referenceId)
     return json_response(200, {"result": status_view(job)})
 
 
-@app.post("/api/v1/imports/<referenceId>/discard")
+@routes.register(app, routes.DISCARD)
 def discard(referenceId: str) -> Response:
-    job = control().discard(tenant=_tenant(SCOPE_IMPORT), reference_id=referenceId)
+    job = control().discard(tenant=_tenant(routes.DISCARD), reference_id=referenceId)
     return json_response(200, {"result": status_view(job)})
 
 
-@app.post("/api/v1/imports/<referenceId>/abort")
+@routes.register(app, routes.ABORT)
 def abort(referenceId: str) -> Response:
-    job = control().abort(tenant=_tenant(SCOPE_IMPORT), reference_id=referenceId)
+    job = control().abort(tenant=_tenant(routes.ABORT), reference_id=referenceId)
     return json_response(200, {"result": status_view(job)})
 
 
-@app.put("/api/v1/webhook")
+@routes.register(app, routes.WEBHOOK_PUT)
 def put_webhook() -> Response:
-    tenant = _tenant(SCOPE_IMPORT)
+    tenant = _tenant(routes.WEBHOOK_PUT)
     return json_response(200, {"result": webhooks().register(tenant, _json_body(app.current_event.raw_event))})
 
 
-@app.get("/api/v1/webhook")
+@routes.register(app, routes.WEBHOOK_GET)
 def get_webhook() -> Response:
-    return json_response(200, {"result": webhooks().show(_tenant(SCOPE_READ, SCOPE_IMPORT))})
+    return json_response(200, {"result": webhooks().show(_tenant(routes.WEBHOOK_GET))})
 
 
-@app.delete("/api/v1/webhook")
+@routes.register(app, routes.WEBHOOK_DELETE)
 def delete_webhook() -> Response:
-    return json_response(200, {"result": webhooks().delete(_tenant(SCOPE_IMPORT))})
+    return json_response(200, {"result": webhooks().delete(_tenant(routes.WEBHOOK_DELETE))})
 
 
 def _json_body(event: dict[str, Any]) -> Any:

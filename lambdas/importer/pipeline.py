@@ -20,7 +20,7 @@ import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common.config import Settings
-from lambdas.common.observability import logger, metrics
+from lambdas.common.observability import Metric, logger, metrics
 from lambdas.importer import planning
 from lambdas.importer.chunks import ChunkItem, RosterRules, apply_chunk, item_from_json, item_to_json, tally
 from lambdas.importer.messages import ChunkQueue, ChunkReady, Message, UploadArrived
@@ -373,7 +373,7 @@ class Importer:
             warnings=report.warnings,
         )
         if finished is not None:
-            self._announce(tenant, finished, "ImportsCompleted")
+            self._announce(tenant, finished, Metric.IMPORTS_COMPLETED)
         self._files.delete_chunks(reference_id)
 
     def _fail(self, tenant: str, reference_id: str, attempt: str, issue: Issue) -> None:
@@ -401,7 +401,7 @@ class Importer:
         )
         if finished is None:
             raise LeaseLost(reference_id)
-        self._announce(tenant, finished, "ImportsFailed")
+        self._announce(tenant, finished, Metric.IMPORTS_FAILED)
 
     def _announce(self, tenant: str, job: Mapping[str, Any], metric: str) -> None:
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)

@@ -44,7 +44,7 @@ def decode_token(token: str) -> dict[str, str]:
 
 
 def parse_list_query(params: Mapping[str, str] | None) -> tuple[str | None, int, dict[str, str] | None]:
-    """``status``, ``limit`` and ``nextToken`` of ``GET /api/v1/imports``: an unknown status or a
+    """``status``, ``limit`` and ``nextToken`` of the imports list (``routes.IMPORTS``): an unknown status or a
     limit that is not a positive integer is 400; a limit above 200 is served as 200."""
     params = params or {}
     status = params.get("status") or None

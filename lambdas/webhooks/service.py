@@ -1,4 +1,4 @@
-"""``PUT/GET/DELETE /api/v1/webhook``: the tenant's one endpoint.
+"""The tenant's one webhook endpoint (``routes.WEBHOOK_PUT``, ``WEBHOOK_GET``, ``WEBHOOK_DELETE``).
 
 ``PUT`` checks the URL (``UrlPolicy``), makes a new signing secret, stores it sealed by KMS and
 answers it this once; a later ``PUT`` replaces the endpoint and its secret. ``GET`` shows the
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from lambdas.common import routes
 from lambdas.common.errors import MalformedRequest, NotFound
 from lambdas.common.observability import logger
 from lambdas.jobs.model import plain
@@ -54,7 +55,8 @@ class WebhookSettings:
     def _endpoint(self, tenant: str) -> dict[str, Any]:
         endpoint = self._store.endpoint(tenant)
         if endpoint is None:
-            raise NotFound("No webhook is registered: PUT /api/v1/webhook registers one.")
+            put = routes.WEBHOOK_PUT
+            raise NotFound(f"No webhook is registered: {put.method} {put.path} registers one.")
         return endpoint
 
 

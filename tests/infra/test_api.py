@@ -9,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra import constants as c
+from lambdas.common import routes
 from tests.infra.helpers import Resources, function_named, of_type
 
 READ_OR_IMPORT = [c.SCOPE_READ, c.SCOPE_IMPORT]
@@ -63,37 +64,37 @@ def test_tenant_list_is_an_ssm_string_list_parameter_with_the_ops_default_name(t
     assert {name: p["Default"] for name, p in parameters.items()} == {"TenantClientIds": "/rostering/tenant-client-ids"}
 
 
-@pytest.mark.parametrize("path", c.UPLOAD_PATHS)
-def test_upload_routes_need_the_import_scope_and_reach_the_upload_function(resources: Resources, path: str) -> None:
-    props = route(resources, f"POST {path}")
-
-    assert props["AuthorizationType"] == "JWT"
-    assert props["AuthorizationScopes"] == [c.SCOPE_IMPORT]
-    assert integration_function(resources, props) == function_named(resources, c.UPLOAD)[0]
+ROUTE_PATHS = [(route, path) for route in routes.ROUTES for path in route.paths]
 
 
-@pytest.mark.parametrize("path", c.READ_PATHS)
-def test_status_and_download_routes_accept_read_or_import_scope(resources: Resources, path: str) -> None:
-    props = route(resources, f"GET {path}")
+@pytest.mark.parametrize(("row", "path"), ROUTE_PATHS, ids=[f"{r.method} {p}" for r, p in ROUTE_PATHS])
+def test_every_path_of_the_route_table_reaches_its_function_with_its_scopes(
+    resources: Resources, row: routes.Route, path: str
+) -> None:
+    props = route(resources, f"{row.method} {path}")
 
-    assert props["AuthorizationType"] == "JWT"
-    assert sorted(props["AuthorizationScopes"]) == sorted(READ_OR_IMPORT)
-    assert integration_function(resources, props) == function_named(resources, c.STATUS)[0]
-
-
-@pytest.mark.parametrize("path", c.TOKEN_PATHS)
-def test_token_routes_have_no_authorizer(resources: Resources, path: str) -> None:
-    props = route(resources, f"POST {path}")
-
-    assert props["AuthorizationType"] == "NONE"
-    assert "AuthorizerId" not in props and "AuthorizationScopes" not in props
-    assert integration_function(resources, props) == function_named(resources, c.TOKEN)[0]
+    spec = next(spec for spec in c.FUNCTIONS if spec.name == row.function)
+    assert integration_function(resources, props) == function_named(resources, spec)[0]
+    if row.scopes is None:
+        assert props["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in props and "AuthorizationScopes" not in props
+    else:
+        assert props["AuthorizationType"] == "JWT"
+        assert sorted(props["AuthorizationScopes"]) == sorted(row.scopes)
 
 
-def test_api_has_exactly_the_spec_routes(resources: Resources) -> None:
+def test_upload_needs_the_import_scope_and_reading_accepts_read_or_import() -> None:
+    assert routes.UPLOAD.scopes == (c.SCOPE_IMPORT,) and routes.UPLOAD_URL.scopes == (c.SCOPE_IMPORT,)
+    assert sorted(routes.STATUS.scopes or ()) == sorted(READ_OR_IMPORT)
+    assert sorted(routes.DOWNLOAD.scopes or ()) == sorted(READ_OR_IMPORT)
+    assert routes.TOKEN.scopes is None
+
+
+def test_api_has_exactly_the_routes_of_the_table(resources: Resources) -> None:
     keys = {r["Properties"]["RouteKey"] for r in of_type(resources, "AWS::ApiGatewayV2::Route").values()}
 
-    assert keys == {
+    assert keys == {f"{row.method} {path}" for row, path in ROUTE_PATHS}
+    assert {
         "POST /api/v1/upload",
         "POST /api/v1/upload/api/v1/upload",
         "POST /api/v1/upload/url",
@@ -103,7 +104,7 @@ def test_api_has_exactly_the_spec_routes(resources: Resources) -> None:
         "GET /api/v1/upload/api/v1/download/{referenceId}",
         "POST /api/v1/oauth2/tokens",
         "POST /api/v1/upload/v1/oauth2/tokens",
-    }
+    } <= keys
 
 
 def test_default_stage_is_throttled_and_logs_access_to_a_log_group(template: Template) -> None:
