@@ -76,7 +76,7 @@ def _json_options(event: dict[str, Any]) -> dict[str, Any]:
     try:
         raw = binascii.a2b_base64(body) if event.get("isBase64Encoded") else body
         options = json.loads(raw) if raw else {}
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # RecursionError: arrays nested 100,000 deep
         raise MalformedRequest("The body must be a JSON object or empty.") from None
     if not isinstance(options, dict):
         raise MalformedRequest("The body must be a JSON object or empty.")
