@@ -112,4 +112,3 @@ class Settings:
             import_lease_seconds=number(Env.IMPORT_LEASE_SECONDS, defaults.import_lease_seconds),
             import_chunk_rows=number(Env.IMPORT_CHUNK_ROWS, defaults.import_chunk_rows),
         )
-
