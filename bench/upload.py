@@ -68,7 +68,7 @@ def handler_call(event: dict[str, Any]) -> Any:
     from tests.conftest import FakeLambdaContext
 
     service = IntakeService(handler.settings, jobs=MemoryJobs(), objects=SendingObjects())  # type: ignore[arg-type]
-    handler.service = lambda: service  # type: ignore[method-assign]
+    handler.service = lambda: service  # type: ignore[assignment]
     context = FakeLambdaContext()
 
     def call() -> Any:
