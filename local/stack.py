@@ -26,6 +26,7 @@ from local.resources import (
     create_tables,
     create_webhook_key,
     create_webhook_queue,
+    resource_environment,
 )
 from local.s3_policy import PostPolicyGuard
 
@@ -57,6 +58,7 @@ class LocalStack:
         self.issuer = issuer_box["issuer"] = LocalIssuer.from_env(f"{token_base}/local_pool")
 
         os.environ.update(LOCAL_ENVIRONMENT)
+        os.environ.update(resource_environment())
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.aws_url,

@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common import routes
-from lambdas.common.config import Settings
+from lambdas.common.config import Env, Settings
 from lambdas.common.errors import MalformedRequest
 from lambdas.common.http import json_response, register_error_mapping
 from lambdas.common.observability import logger
@@ -27,14 +27,24 @@ from lambdas.webhooks.service import WebhookSettings
 from lambdas.webhooks.store import SecretBox, WebhookStore
 from lambdas.webhooks.urls import UrlPolicy
 
+# Cold start: the settings are checked at import (a missing name fails the init); the services
+# and their boto3 clients are built on first use, once per container.
+settings = Settings.from_env(
+    require=(
+        Env.BUCKET_NAME,
+        Env.JOBS_TABLE_NAME,
+        Env.EVENT_BUS_NAME,
+        Env.IMPORT_QUEUE_URL,
+        Env.TENANTS_TABLE_NAME,
+        Env.WEBHOOK_KEY_ID,
+    )
+)
 app = APIGatewayHttpResolver()
 register_error_mapping(app)
 
 
 @cache
 def control() -> JobControl:
-    """Built once per container, from the environment."""
-    settings = Settings.from_env()
     sqs = boto3.client("sqs")
 
     def wake(tenant: str, reference_id: str) -> None:
@@ -50,7 +60,6 @@ def control() -> JobControl:
 
 @cache
 def webhooks() -> WebhookSettings:
-    settings = Settings.from_env()
     return WebhookSettings(
         store=WebhookStore(settings.tenants_table),
         secrets=SecretBox(settings.webhook_key_id),

@@ -15,17 +15,20 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.common.config import Settings
+from lambdas.common.config import Env, Settings
 from lambdas.common.observability import logger, metrics
 from lambdas.webhooks.delivery import Deliverer, DeliveryFailed, RetryPolicy
 from lambdas.webhooks.store import SecretBox, WebhookStore
 from lambdas.webhooks.urls import UrlPolicy
 
+# Cold start: the settings are checked at import (a missing name fails the init); the deliverer
+# and its boto3 clients are built on first use, once per container.
+settings = Settings.from_env(require=(Env.TENANTS_TABLE_NAME, Env.WEBHOOK_KEY_ID, Env.WEBHOOK_QUEUE_URL))
+
 
 @cache
 def default_deliverer() -> tuple[Deliverer, Any, str]:
     """The deliverer, the SQS client and the delivery queue, built once per container."""
-    settings = Settings.from_env()
     return build_deliverer(settings), boto3.client("sqs"), settings.webhook_queue_url
 
 

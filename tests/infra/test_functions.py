@@ -46,7 +46,7 @@ def test_function_logs_to_its_own_log_group_kept_30_days(resources: Resources, s
 
 def test_every_environment_variable_we_set_is_read_by_settings() -> None:
     names = [v for k, v in vars(c.Env).items() if not k.startswith("_")]
-    defaults = Settings()
+    defaults = Settings.from_env({})
 
     for name in names:
         value = "true" if name == c.Env.WEBHOOK_ALLOW_LOOPBACK else "4242"
