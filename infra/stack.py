@@ -13,7 +13,7 @@ from infra import constants as c
 from infra.api import Api
 from infra.auth import Auth
 from infra.bundling import lambda_code
-from infra.importer import Importer
+from infra.importer import ImportWorker
 from infra.monitoring import Monitoring
 from infra.storage import Storage
 from lambdas.common import routes
@@ -66,7 +66,7 @@ class RosteringStack(Stack):
             deletion_protection=settings.deletion_protection,
             first_tenant_client=settings.first_tenant_client,
         )
-        importer = Importer(self, "Importer", storage=storage, code=code, log_level=settings.log_level)
+        importer = ImportWorker(self, "Importer", storage=storage, code=code, log_level=settings.log_level)
         api = Api(
             self, "Api", auth=auth, storage=storage, job_events=importer.bus, code=code, log_level=settings.log_level
         )

@@ -53,7 +53,7 @@ class Unauthorized(AuthorizerDenied):
     status, message, error = 401, "Unauthorized", "invalid_token"
 
 
-class Forbidden(AuthorizerDenied):
+class InsufficientScope(AuthorizerDenied):
     status, message, error = 403, "Forbidden", "insufficient_scope"
 
 
@@ -79,13 +79,13 @@ class JwtAuthorizer:
 
     def authorize(self, authorization: str | None, route_scopes: Collection[str] = ()) -> dict[str, Any]:
         """``{"claims": {...}, "scopes": [...]}`` for a valid token carrying one of ``route_scopes``
-        (any token when the route has none); raises ``Unauthorized`` or ``Forbidden``."""
+        (any token when the route has none); raises ``Unauthorized`` or ``InsufficientScope``."""
         claims = self._verified_claims(_bearer_token(authorization))
         self._check_claims(claims)
         scope_claim = claims.get("scope")
         scopes = scope_claim.split() if isinstance(scope_claim, str) else []
         if route_scopes and not set(route_scopes).intersection(scopes):
-            raise Forbidden("the token does not have one of the route's scopes")
+            raise InsufficientScope("the token does not have one of the route's scopes")
         return {"claims": {name: str(value) for name, value in claims.items()}, "scopes": scopes}
 
     def _verified_claims(self, token: str) -> dict[str, Any]:

@@ -16,8 +16,8 @@ import boto3
 
 from lambdas.common.config import PENDING_PREFIX, Settings
 from lambdas.common.schema import EVENT_SOURCE
-from lambdas.importer.chunks import RosterRules
-from lambdas.importer.handler import roster_rules
+from lambdas.importer.chunks import RosterServices
+from lambdas.importer.handler import roster_services
 from lambdas.importer.pipeline import Importer
 from lambdas.jobs.store import JobStore
 from local.resources import create_import_queue
@@ -100,11 +100,11 @@ class ImportStack:
     def jobs(self) -> JobStore:
         return JobStore(self.settings.jobs_table, resource=self.dynamodb)
 
-    def rules(self) -> RosterRules:
-        return roster_rules(self.settings, self.dynamodb)
+    def rules(self) -> RosterServices:
+        return roster_services(self.settings, self.dynamodb)
 
     def importer(
-        self, *, rules: RosterRules | None = None, clock: Callable[[], float] | None = None, **settings: Any
+        self, *, rules: RosterServices | None = None, clock: Callable[[], float] | None = None, **settings: Any
     ) -> Importer:
         """The importer on this stack; ``settings`` override fields of ``Settings``."""
         options: dict[str, Any] = {"dynamodb": self.dynamodb, "s3": self.s3, "sqs": self.sqs}

@@ -47,7 +47,7 @@ class ApplyRows(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class RosterRules:
+class RosterServices:
     """The roster side of an import: planning, applying, and what applying needs."""
 
     start_planner: StartPlanner
@@ -69,7 +69,7 @@ def item_from_json(data: Mapping[str, Any]) -> ChunkItem:
 
 
 def apply_chunk(
-    items: Sequence[ChunkItem], rules: RosterRules, *, template: str, tenant: str, reference_id: str, dry_run: bool
+    items: Sequence[ChunkItem], rules: RosterServices, *, template: str, tenant: str, reference_id: str, dry_run: bool
 ) -> list[dict[str, Any]]:
     """Apply the planned rows of a chunk (idempotent) and merge their outcomes with the rows that
     planning rejected, in row order."""

@@ -22,7 +22,7 @@ from lambdas.common.config import Settings
 from lambdas.common.errors import EmptyFile, FileTooLarge, InvalidFileType
 from lambdas.common.observability import Metric, logger, metrics
 from lambdas.importer import planning
-from lambdas.importer.chunks import ChunkItem, RosterRules, apply_chunk, item_from_json, item_to_json, tally
+from lambdas.importer.chunks import ChunkItem, RosterServices, apply_chunk, item_from_json, item_to_json, tally
 from lambdas.importer.messages import ChunkQueue, ChunkReady, Message, UploadArrived
 from lambdas.importer.report import ReportWriter
 from lambdas.intake.content import check_csv_size, check_stored_csv
@@ -47,7 +47,7 @@ class Importer:
         files: JobFiles,
         events: JobEvents,
         queue: ChunkQueue,
-        rules: RosterRules,
+        rules: RosterServices,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
@@ -62,7 +62,7 @@ class Importer:
     def build(
         cls,
         settings: Settings,
-        rules: RosterRules,
+        rules: RosterServices,
         *,
         dynamodb: Any = None,
         s3: Any = None,

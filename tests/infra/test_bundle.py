@@ -1,4 +1,6 @@
-"""The one test that really bundles: pip downloads aarch64/CPython 3.13 wheels from PyPI.
+"""The one test that really bundles: pip downloads aarch64/CPython 3.13 wheels from the package
+index. It needs the index, so it runs under the ``bundle`` marker (`make fuzz`, or
+`pytest -m bundle tests/infra`), not in `make test`.
 
 Every handler named in the template must be a module file of the asset; missing ones point at
 Lambda code not written yet."""
@@ -13,6 +15,8 @@ import pytest
 from infra import constants as c
 from infra.app import build_app
 from tests.infra.helpers import Resources, function_named
+
+pytestmark = pytest.mark.bundle
 
 
 @pytest.fixture(scope="module")

@@ -114,7 +114,7 @@ class World:
         settings = replace(self.stack.settings, import_chunk_rows=chunk_rows)
         return Importer.build(
             settings,
-            handler.roster_rules(settings, clients["dynamodb"]),
+            handler.roster_services(settings, clients["dynamodb"]),
             dynamodb=clients["dynamodb"],
             s3=clients["s3"],
             sqs=clients["sqs"],
