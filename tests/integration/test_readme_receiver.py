@@ -35,7 +35,7 @@ def receiver(capsys: pytest.CaptureFixture[str]) -> Any:
     body, serve = code.rsplit("\n", 2)[0], code.strip().splitlines()[-1]
     assert serve.startswith("HTTPServer(")
     namespace: dict[str, Any] = {}
-    exec(body, namespace)  # noqa: S102 - the README's own code, under test
+    exec(body, namespace)  # the README's own code, under test
     server = HTTPServer(("127.0.0.1", 0), namespace["Receiver"])
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/"
