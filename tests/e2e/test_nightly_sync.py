@@ -4,15 +4,20 @@ isolation on every new route. A stack of its own: a held job must not stand in o
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from lambdas.webhooks.signing import verify
-from tests.e2e.conftest import RunningStack, free_port, start_stack
+from tests.e2e.conftest import TENANTS, RunningStack, free_port, start_stack
 from tests.webhook_fixtures import Receiver, receiver
 
 TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "DISCARDED", "ABORTED"}
@@ -145,3 +150,44 @@ def test_another_tenants_reference_is_404_on_every_new_route(one: Tenant, two: T
         answer = two.call("POST", f"/api/v1/imports/{ref}/{action}")
         assert answer.status_code == 404 and answer.json()["code"] == "NOT_FOUND", action
     assert ref not in [i["referenceId"] for i in two.call("GET", "/api/v1/imports").json()["result"]["imports"]]
+
+
+def run_roster(stack: RunningStack, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ROSTER_", "AWS_", "XDG_"))},
+        "HOME": str(tmp_path),
+        "ROSTER_API_URL": stack.base_url,
+        "ROSTER_CLIENT_ID": "tenant-one",
+        "ROSTER_CLIENT_SECRET": TENANTS["tenant-one"],
+        "ROSTER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    roster = Path(sys.executable).parent / "roster"
+    return subprocess.run(
+        [str(roster), *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_roster_waits_into_held_with_exit_6_then_lists_and_discards(
+    sync_stack: RunningStack, one: Tenant, tmp_path: Path
+) -> None:
+    (tmp_path / "groups.csv").write_bytes(groups("fourth"))
+    # When an upload waits into HELD, then exit code 6
+    held = run_roster(sync_stack, tmp_path, "upload", "groups.csv", "--change-threshold", "25", "--wait", "--json")
+    assert held.returncode == 6, held.stderr
+    ref = json.loads(held.stdout)["referenceId"]
+    # And it is listed under HELD, discarded with exit 0, and a second discard is rejected (exit 4)
+    listed = run_roster(sync_stack, tmp_path, "imports", "--status", "HELD", "--json")
+    assert listed.returncode == 0 and [job["referenceId"] for job in json.loads(listed.stdout)] == [ref]
+    assert run_roster(sync_stack, tmp_path, "discard", ref).returncode == 0
+    assert run_roster(sync_stack, tmp_path, "discard", ref).returncode == 4
+    assert run_roster(sync_stack, tmp_path, "status", ref).returncode == 3  # DISCARDED: nothing written
+
+
+def test_roster_webhook_set_show_delete(sync_stack: RunningStack, tmp_path: Path) -> None:
+    with receiver() as app:
+        added = run_roster(sync_stack, tmp_path, "webhook", "set", app.url)
+        assert added.returncode == 0 and "whsec_" in added.stdout
+        shown = run_roster(sync_stack, tmp_path, "webhook", "show")
+        assert shown.returncode == 0 and app.url in shown.stdout and "whsec_" not in shown.stdout
+        assert run_roster(sync_stack, tmp_path, "webhook", "delete").returncode == 0
+        assert run_roster(sync_stack, tmp_path, "webhook", "show").returncode == 4  # 404: none
