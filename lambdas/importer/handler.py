@@ -35,7 +35,14 @@ def roster_services(settings: Settings, dynamodb: Any) -> RosterServices:
 # Cold start: the settings are checked at import (a missing name fails the init); the importer
 # and its boto3 clients are built on first use, once per container.
 settings = Settings.from_env(
-    require=(Env.BUCKET_NAME, Env.JOBS_TABLE_NAME, Env.ROSTER_TABLE_NAME, Env.EVENT_BUS_NAME, Env.IMPORT_QUEUE_URL)
+    require=(
+        Env.BUCKET_NAME,
+        Env.JOBS_TABLE_NAME,
+        Env.ROSTER_TABLE_NAME,
+        Env.TENANTS_TABLE_NAME,
+        Env.EVENT_BUS_NAME,
+        Env.IMPORT_QUEUE_URL,
+    )
 )
 
 
