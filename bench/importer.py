@@ -63,7 +63,7 @@ def plan_users(repeat: int) -> list[Figure]:
         csv_pass(data)
 
     ours, base, spread = interleaved(measured, floor, repeat)
-    return [Figure("plan_100k_users_time", ours * 1000, base * 1000, 4.0, "ms", spread)]
+    return [Figure("plan_100k_users_time", ours * 1000, base * 1000, 6.0, "ms", spread)]
 
 
 # -- 6. store_calls_per_1k_rows -----------------------------------------------------------------

@@ -52,7 +52,12 @@ RESULTS_EXPIRATION = Duration.days(30)
 NONCURRENT_VERSION_EXPIRATION = Duration.days(1)
 ACCESS_LOG_EXPIRATION = Duration.days(90)
 POINT_IN_TIME_RECOVERY_DAYS = 35
-TABLES = {"Jobs": schema.JOBS_TABLE, "Roster": schema.ROSTER_TABLE, "Idempotency": schema.IDEMPOTENCY_TABLE}
+TABLES = {
+    "Jobs": schema.JOBS_TABLE,
+    "Roster": schema.ROSTER_TABLE,
+    "Idempotency": schema.IDEMPOTENCY_TABLE,
+    "Tenants": schema.TENANTS_TABLE,
+}
 CSV_SUFFIX = ".csv"
 
 # --- functions -----------------------------------------------------------------------------------
@@ -82,13 +87,22 @@ TOKEN = FunctionSpec(
 IMPORTER = FunctionSpec(
     name="importer", memory_mb=1024, timeout=Duration.seconds(300), description="Imports CSV chunks"
 )
+CONTROL = FunctionSpec(
+    name="control",
+    memory_mb=256,
+    timeout=Duration.seconds(10),
+    description="Approve, discard and abort imports; the tenant's webhook",
+)
+DELIVERY = FunctionSpec(
+    name="delivery", memory_mb=256, timeout=Duration.seconds(30), description="Delivers signed webhook events"
+)
 DEADLETTER = FunctionSpec(
     name="deadletter",
     memory_mb=512,
     timeout=Duration.seconds(120),
     description="Ends the jobs whose import messages failed after every retry",
 )
-FUNCTIONS = (UPLOAD, STATUS, TOKEN, IMPORTER, DEADLETTER)
+FUNCTIONS = (UPLOAD, STATUS, TOKEN, CONTROL, IMPORTER, DELIVERY, DEADLETTER)
 
 LOG_RETENTION = RetentionDays.ONE_MONTH  # 30 days
 LAMBDA_REQUIREMENTS = "requirements.txt"  # inside lambdas/
@@ -108,6 +122,17 @@ DLQ_RETENTION = Duration.days(14)
 DEADLETTER_BATCH_SIZE = 1
 # The DLQ consumer's own retries: its visibility timeout is 6x its function timeout.
 DEADLETTER_VISIBILITY_TIMEOUT = Duration.seconds(DEADLETTER.timeout.to_seconds() * 6)
+
+# --- webhooks ------------------------------------------------------------------------------------
+# One event per invocation: a receiver that never answers holds one invocation for at most
+# WEBHOOK_TIMEOUT_SECONDS, well inside the function timeout, and no other event waits behind it.
+WEBHOOK_BATCH_SIZE = 1
+WEBHOOK_MAX_CONCURRENCY = 5
+WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_VISIBILITY_TIMEOUT = Duration.seconds(DELIVERY.timeout.to_seconds() * 6)
+WEBHOOK_MAX_RECEIVE_COUNT = schema.WEBHOOK_MAX_RECEIVE_COUNT
+WEBHOOK_RETENTION = Duration.seconds(schema.WEBHOOK_RETENTION_SECONDS)
+WEBHOOKS_ABANDONED_METRIC = "WebhookDeliveriesAbandoned"
 
 # --- api -----------------------------------------------------------------------------------------
 # The routes themselves: lambdas/common/routes.py (method, path, aliases, function, scopes).

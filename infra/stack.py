@@ -16,6 +16,7 @@ from infra.bundling import lambda_code
 from infra.importer import ImportWorker
 from infra.monitoring import Monitoring
 from infra.storage import Storage
+from infra.webhooks import Webhooks
 from lambdas.common import routes
 
 BUCKET_NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
@@ -67,16 +68,31 @@ class RosteringStack(Stack):
             first_tenant_client=settings.first_tenant_client,
         )
         importer = ImportWorker(self, "Importer", storage=storage, code=code, log_level=settings.log_level)
+        webhooks = Webhooks(
+            self, "Webhooks", storage=storage, bus=importer.bus, code=code, log_level=settings.log_level
+        )
         api = Api(
-            self, "Api", auth=auth, storage=storage, job_events=importer.bus, code=code, log_level=settings.log_level
+            self,
+            "Api",
+            auth=auth,
+            storage=storage,
+            job_events=importer.bus,
+            import_queue=importer.queue,
+            webhooks=webhooks,
+            code=code,
+            log_level=settings.log_level,
         )
         Monitoring(
             self,
             "Monitoring",
-            functions=[*api.functions, importer.handler, importer.deadletter],
+            functions=[*api.functions, importer.handler, importer.deadletter, webhooks.handler],
             http_api=api.http_api,
             dead_letters=importer.dlq,
+            webhook_dead_letters=webhooks.dlq,
             alarm_email=settings.alarm_email,
+        )
+        storage.acknowledge_index_grants(
+            api.upload.role, api.status.role, api.control.role, importer.handler.role, importer.deadletter.role
         )
         self._acknowledge_bucket_notifications_handler()
 
@@ -93,6 +109,10 @@ class RosteringStack(Stack):
                 "SSM StringList of tenant client ids (default name of the TenantClientIds stack parameter)",
             ),
             "EventBusName": (importer.bus.event_bus_name, "Import job events"),
+            "TenantsTableName": (
+                storage.tenants.table_name,
+                "Tenant settings and webhooks (ops.tenants set-threshold --table)",
+            ),
         }
         if auth.first_client is not None:
             outputs["FirstTenantClientId"] = (auth.first_client.user_pool_client_id, "First tenant's client id")

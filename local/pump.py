@@ -56,7 +56,7 @@ class QueuePump:
                 result = self._handler(event, LocalContext(self._name, timeout_seconds=300))
                 failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
             except Exception:  # a crashed invocation: every message comes back, as on AWS
-                logger.exception("importer invocation failed")
+                logger.exception("invocation failed", function=self._name)
                 return
             done = [m for m in messages if m["MessageId"] not in failed]
             if done:

@@ -21,7 +21,14 @@ from lambdas.common import observability, routes
 from lambdas.common.config import Env, Settings
 from local import moto_dynamodb
 from local.issuer import DEFAULT_LOCAL_CLIENTS, ENDPOINT_PATH, LocalIssuer, parse_clients
-from local.resources import create_bucket, create_import_queue, create_tables
+from local.resources import (
+    create_bucket,
+    create_import_queue,
+    create_tables,
+    create_webhook_key,
+    create_webhook_queue,
+    resource_environment,
+)
 from local.s3_policy import PostPolicyGuard
 
 HOST = "127.0.0.1"
@@ -53,18 +60,23 @@ class LocalStack:
         self.issuer = issuer_box["issuer"] = LocalIssuer.from_env(f"{token_base}/local_pool")
 
         os.environ.update(LOCAL_ENVIRONMENT)
+        os.environ.update(resource_environment())
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.aws_url,
                 Env.TOKEN_ENDPOINT_URL: token_base + ENDPOINT_PATH,
+                # Webhook receivers on this machine (http://127.0.0.1:...) are allowed here only.
+                Env.WEBHOOK_ALLOW_LOOPBACK: "true",
             }
         )
         settings = Settings.from_env()
         queues = self._create_resources(settings)
         os.environ[Env.IMPORT_QUEUE_URL] = queues["queue_url"]
+        os.environ[Env.WEBHOOK_QUEUE_URL] = queues["webhook_queue_url"]
 
         # Imported only now: each handler reads its configuration from the environment at import.
         from lambdas.deadletter import handler as deadletter
+        from lambdas.delivery import handler as delivery
         from lambdas.importer import handler as importer
         from local.authorizer import JwtAuthorizer
         from local.gateway import Gateway
@@ -82,10 +94,12 @@ class LocalStack:
         )
         sqs = boto3.client("sqs")
         # Lambda's SQS event source mappings: the importer on the import queue, the dead-letter
-        # consumer on its DLQ (a message lands there after maxReceiveCount failed receives).
+        # consumer on its DLQ (a message lands there after maxReceiveCount failed receives), the
+        # webhook delivery on its queue.
         for name, queue_url, handler, workers in (
             ("importer", queues["queue_url"], importer.lambda_handler, 2),
             ("deadletter", queues["dlq_url"], deadletter.lambda_handler, 1),
+            ("delivery", queues["webhook_queue_url"], delivery.lambda_handler, 2),
         ):
             arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             pump = QueuePump(sqs, queue_url, arn, handler, workers=workers, name=name)
@@ -111,8 +125,12 @@ class LocalStack:
         s3 = boto3.client("s3")
         create_bucket(s3, settings)
         create_tables(boto3.client("dynamodb"), settings)
-        boto3.client("events").create_event_bus(Name=settings.event_bus_name)
-        return create_import_queue(boto3.client("sqs"), s3, settings, visibility_timeout=60)
+        events = boto3.client("events")
+        events.create_event_bus(Name=settings.event_bus_name)
+        create_webhook_key(boto3.client("kms"), settings)
+        webhooks = create_webhook_queue(boto3.client("sqs"), events, settings)
+        queues = create_import_queue(boto3.client("sqs"), s3, settings, visibility_timeout=60)
+        return {**queues, "webhook_queue_url": webhooks["queue_url"], "webhook_queue_arn": webhooks["queue_arn"]}
 
 
 def banner(stack: LocalStack) -> str:

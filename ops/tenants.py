@@ -1,4 +1,5 @@
-"""Tenant app clients in the Cognito user pool: ``python -m ops.tenants {init,create,list,rotate-secret,delete}``.
+"""Tenant app clients in the Cognito user pool: ``python -m ops.tenants COMMAND`` (init, create, list,
+rotate-secret, delete, set-threshold).
 
 One app client per tenant (client_credentials, with a secret). The deployed HTTP API JWT authorizer
 accepts a token whose ``client_id`` is in its audience; that audience is the SSM StringList
@@ -19,8 +20,11 @@ from typing import Any
 
 import boto3
 
+from lambdas.common.errors import ApiError
 from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ
 from lambdas.common.schema import TENANT_CLIENT_IDS_PARAMETER
+from lambdas.jobs.hold import parse_threshold
+from lambdas.tenants.settings import TenantSettings
 
 DEFAULT_PARAMETER = TENANT_CLIENT_IDS_PARAMETER
 # The authorizer's audience cannot be empty: before the first tenant it holds this id, which no client has.
@@ -101,6 +105,9 @@ class TenantAdmin:
                 self._cognito.delete_user_pool_client_secret(**ids, ClientSecretId=secret["ClientSecretId"])
         return Credentials(client_id, added["ClientSecretValue"])
 
+    def exists(self, client_id: str) -> bool:
+        return client_id in self._client_ids()
+
     def delete(self, client_id: str) -> None:
         self._cognito.delete_user_pool_client(UserPoolId=self._pool, ClientId=client_id)
 
@@ -149,6 +156,17 @@ def build_parser() -> argparse.ArgumentParser:
     delete = commands.add_parser("delete", help="delete a tenant client and drop it from the audience")
     delete.add_argument("client_id")
     _add_authorizer_flags(delete)
+
+    threshold = commands.add_parser(
+        "set-threshold", help="the tenant's default change threshold (uploads without changeThreshold)"
+    )
+    threshold.add_argument("client_id")
+    threshold.add_argument("--table", required=True, help="tenants table (stack output TenantsTableName)")
+    value = threshold.add_mutually_exclusive_group(required=True)
+    value.add_argument(
+        "--change-threshold", metavar="N", help="hold imports that would update more than N%% of its records"
+    )
+    value.add_argument("--clear", action="store_true", help="remove the default (no hold unless an upload asks)")
     return parser
 
 
@@ -186,6 +204,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         admin.delete(args.client_id)
         audience = admin.publish_audience(api_id=args.api_id, authorizer_id=args.authorizer_id)
         print(f"deleted {args.client_id}; audience: {len(audience)} client(s)")
+    elif args.command == "set-threshold":
+        return _set_threshold(args, admin, session.resource("dynamodb"))
+    return 0
+
+
+def _set_threshold(args: argparse.Namespace, admin: TenantAdmin, dynamodb: Any) -> int:
+    """Only a client of the pool is a tenant; the value follows the upload field's rule."""
+    if not admin.exists(args.client_id):
+        print(f"no tenant client {args.client_id} in the user pool", file=sys.stderr)
+        return 1
+    try:
+        value = None if args.clear else parse_threshold(args.change_threshold)
+    except ApiError as refused:
+        print(refused.message, file=sys.stderr)
+        return 1
+    TenantSettings(args.table, resource=dynamodb).set_change_threshold(args.client_id, value)
+    print(f"{args.client_id}: change threshold {'none' if value is None else f'{value}%'}")
     return 0
 
 

@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -123,6 +124,7 @@ class ImportStack:
         source: str = "direct",
         with_job: bool = True,
         upload_deadline: int = 2**31,
+        change_threshold: Decimal | None = None,
     ) -> str:
         """What the upload route leaves: the PENDING job, then the object with its metadata."""
         reference_id = reference_id or new_reference()
@@ -134,6 +136,7 @@ class ImportStack:
                 dry_run=dry_run,
                 upload_deadline=upload_deadline,
                 source=source,
+                change_threshold=change_threshold,
             )
         metadata = {"filename": quote(file_name), "sha256": "0" * 64, "dryrun": str(dry_run).lower(), "source": source}
         if tenant is not None:

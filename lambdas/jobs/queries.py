@@ -8,6 +8,7 @@ from typing import Any
 
 from lambdas.common.errors import NotFound, ReportNotReady
 from lambdas.common.observability import logger
+from lambdas.jobs.control import JobControl
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.line import TenantLine
 from lambdas.jobs.model import REFERENCE_ID, JobStatus, is_terminal, status_view
@@ -24,8 +25,10 @@ class JobQueries:
         events: JobEvents,
         line: TenantLine,
         download_expiry_seconds: int,
+        holds: JobControl | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._holds = holds
         self._jobs = jobs
         self._line = line
         self._files = files
@@ -43,9 +46,11 @@ class JobQueries:
         return status_view(job, queue_position=position)
 
     def download(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
-        """A signed GET of the report, once the job is finished and its report written."""
+        """A signed GET of the report, once the job is finished (or ``HELD``: the planned outcome
+        of every row) and its report written."""
         job = self._job(tenant, reference_id)
-        if not is_terminal(job) or not self._files.report_exists(reference_id):
+        readable = is_terminal(job) or job["status"] == JobStatus.HELD
+        if not readable or not self._files.report_exists(reference_id):
             raise ReportNotReady(f"The result report of import {reference_id} is not available.")
         return {
             "referenceId": reference_id,
@@ -59,6 +64,8 @@ class JobQueries:
         job = self._jobs.get(tenant=tenant, reference_id=reference_id) if REFERENCE_ID.fullmatch(reference_id) else None
         if job is None:
             raise NotFound(f"No import {reference_id} exists.")
+        if self._holds is not None:
+            job = self._holds.expire_hold(tenant, job)
         now = int(self._clock())
         if (
             job["status"] == JobStatus.PENDING

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import json
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -11,34 +12,34 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common import routes
-from lambdas.common.config import Settings
+from lambdas.common.config import Env, Settings
 from lambdas.common.errors import MalformedRequest
 from lambdas.common.http import json_response, register_error_mapping
 from lambdas.common.observability import Metric, logger, metrics
 from lambdas.intake.form import read_upload_form
 from lambdas.intake.service import IntakeService
+from lambdas.jobs.hold import FIELD as CHANGE_THRESHOLD_FIELD
+from lambdas.jobs.hold import parse_threshold
 
-settings = Settings.from_env()
+# Cold start: the settings are checked at import (a missing name fails the init); the service
+# and its boto3 clients are built on first use, once per container.
+settings = Settings.from_env(require=(Env.BUCKET_NAME, Env.JOBS_TABLE_NAME, Env.IDEMPOTENCY_TABLE_NAME))
 app = APIGatewayHttpResolver()
 register_error_mapping(app)
-_service: IntakeService | None = None
 
 
+@cache
 def service() -> IntakeService:
-    """Built on first use, not at import: boto3 clients are cold-start time."""
-    global _service
-    if _service is None:
-        from lambdas.intake.objects import ObjectStore
-        from lambdas.jobs.line import TenantLine
-        from lambdas.jobs.store import JobStore
+    from lambdas.intake.objects import ObjectStore
+    from lambdas.jobs.line import TenantLine
+    from lambdas.jobs.store import JobStore
 
-        _service = IntakeService(
-            settings,
-            jobs=JobStore(settings.jobs_table),
-            objects=ObjectStore(settings.bucket_name),
-            line=TenantLine(settings.jobs_table),
-        )
-    return _service
+    return IntakeService(
+        settings,
+        jobs=JobStore(settings.jobs_table),
+        objects=ObjectStore(settings.bucket_name),
+        line=TenantLine(settings.jobs_table),
+    )
 
 
 @routes.register(app, routes.UPLOAD)
@@ -65,8 +66,12 @@ def upload_url() -> Response:
     file_name = options.get("fileName", "upload.csv")
     dry_run = options.get("dryRun", False)
     if not isinstance(file_name, str) or not file_name or not isinstance(dry_run, bool):
-        raise MalformedRequest('The body must be JSON like {"fileName": "users.csv", "dryRun": false}.')
-    return json_response(200, {"result": service().presign(caller, file_name=file_name, dry_run=dry_run)})
+        raise MalformedRequest(
+            'The body must be JSON like {"fileName": "users.csv", "dryRun": false, "changeThreshold": 25}.'
+        )
+    threshold = parse_threshold(options.get(CHANGE_THRESHOLD_FIELD))
+    result = service().presign(caller, file_name=file_name, dry_run=dry_run, change_threshold=threshold)
+    return json_response(200, {"result": result})
 
 
 def _json_options(event: dict[str, Any]) -> dict[str, Any]:

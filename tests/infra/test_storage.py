@@ -47,7 +47,11 @@ def test_every_bucket_blocks_public_access_and_denies_plain_http(template: Templ
 
 def test_uploads_bucket_uses_a_rotated_customer_managed_key_versioning_and_access_logs(resources: Resources) -> None:
     bucket = uploads_bucket(resources)
-    ((key_id, key),) = of_type(resources, "AWS::KMS::Key").items()
+    ((key_id, key),) = [
+        (k, v)
+        for k, v in of_type(resources, "AWS::KMS::Key").items()
+        if v["Properties"]["Description"] == "Rostering uploads and reports"
+    ]
 
     sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert sse["ServerSideEncryptionByDefault"] == {
@@ -84,6 +88,7 @@ TABLE_ENV = {
     schema.JOBS_TABLE: c.Env.JOBS_TABLE_NAME,
     schema.ROSTER_TABLE: c.Env.ROSTER_TABLE_NAME,
     schema.IDEMPOTENCY_TABLE: c.Env.IDEMPOTENCY_TABLE_NAME,
+    schema.TENANTS_TABLE: c.Env.TENANTS_TABLE_NAME,
 }
 
 
@@ -116,7 +121,7 @@ def test_idempotency_table_matches_powertools_layout(resources: Resources) -> No
 def test_tables_are_on_demand_encrypted_with_point_in_time_recovery(resources: Resources) -> None:
     tables = of_type(resources, "AWS::DynamoDB::GlobalTable")
 
-    assert len(tables) == 3
+    assert len(tables) == len(schema.TABLES)
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"

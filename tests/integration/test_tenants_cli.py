@@ -305,3 +305,45 @@ def test_create_refuses_a_token_lifetime_cognito_would_reject(stack: dict[str, s
         ]
         == []
     )
+
+
+def tenants_table() -> str:
+    from lambdas.common.config import Settings
+    from local.resources import create_tables
+
+    settings = Settings()
+    create_tables(boto3.client("dynamodb", region_name=REGION), settings)
+    return settings.tenants_table
+
+
+def test_set_threshold_stores_the_tenants_default_and_clear_removes_it(
+    stack: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from decimal import Decimal
+
+    from lambdas.tenants.settings import TenantSettings
+
+    # Given a tenant and the stack's tenants table
+    table = tenants_table()
+    tenant = create(stack, capsys)["client_id"]
+    settings = TenantSettings(table, resource=boto3.resource("dynamodb", region_name=REGION))
+    # When its default threshold is set, then uploads without one use 25 %; cleared, none
+    assert run(stack, "set-threshold", tenant, "--table", table, "--change-threshold", "25") == 0
+    assert settings.change_threshold(tenant) == Decimal(25)
+    assert run(stack, "set-threshold", tenant, "--table", table, "--clear") == 0
+    assert settings.change_threshold(tenant) is None
+
+
+@pytest.mark.parametrize("value", ["101", "-1", "ten"])
+def test_set_threshold_refuses_what_the_upload_field_refuses(stack: dict[str, str], value: str) -> None:
+    table = tenants_table()
+    run(stack, "create", "district-1", *authorizer_flags(stack))
+    client_id = boto3.client("cognito-idp", region_name=REGION).list_user_pool_clients(
+        UserPoolId=stack["pool"], MaxResults=10
+    )["UserPoolClients"][0]["ClientId"]
+    assert run(stack, "set-threshold", client_id, "--table", table, "--change-threshold", value) == 1
+
+
+def test_set_threshold_of_a_client_that_is_not_a_tenant_fails(stack: dict[str, str]) -> None:
+    table = tenants_table()
+    assert run(stack, "set-threshold", "not-a-client", "--table", table, "--change-threshold", "25") == 1
