@@ -94,6 +94,10 @@ class RosteringStack(Stack):
         storage.acknowledge_index_grants(api.upload.role, api.status.role, api.control.role, importer.handler.role)
         self._acknowledge_bucket_notifications_handler()
 
+        self._outputs(api=api, auth=auth, storage=storage, importer=importer)
+
+    def _outputs(self, *, api: Api, auth: Auth, storage: Storage, importer: ImportWorker) -> None:
+        """What clients and ``ops.tenants`` need."""
         outputs = {
             "ApiUrl": (api.url, "Base URL of the Rostering API"),
             "TokenUrl": (api.url + routes.TOKEN.path.removeprefix("/"), "Token route (client_credentials)"),

@@ -377,11 +377,7 @@ class JobStore:
                 ]
             )
         except ClientError as error:
-            reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
-            if error.response["Error"]["Code"] == "TransactionCanceledException" and reasons <= {
-                "None",
-                "ConditionalCheckFailed",
-            }:
+            if _only_conditions_failed(error):
                 return False
             raise
         return True
@@ -479,3 +475,12 @@ class JobStore:
             raise
         item: dict[str, Any] = response["Attributes"]
         return item
+
+
+def _only_conditions_failed(error: ClientError) -> bool:
+    """A cancelled transaction whose items failed their conditions only (no throttling, no conflict)."""
+    reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+    return error.response["Error"]["Code"] == "TransactionCanceledException" and reasons <= {
+        "None",
+        "ConditionalCheckFailed",
+    }
