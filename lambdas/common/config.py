@@ -12,7 +12,7 @@ from lambdas.common import schema
 MIB = 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 10 * MIB
 
-# Object key layout in the uploads bucket (SPEC section 5 and 6).
+# Object key layout in the uploads bucket (docs/IMPORT.md).
 PENDING_PREFIX = "import-csv/pending/"
 PROCESSED_PREFIX = "import-csv/processed/"
 FAILED_PREFIX = "import-csv/failed/"

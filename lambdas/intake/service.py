@@ -57,7 +57,7 @@ class IntakeService:
     def accept(
         self, caller: Caller, form: UploadForm, *, idempotency_key: str | None = None, lambda_context: Any = None
     ) -> dict[str, Any]:
-        """Check and store an uploaded file; answer the ``result`` of SPEC section 4."""
+        """Check and store an uploaded file; answer the ``result`` of the upload route (openapi.yaml)."""
         check_csv_content(form.content)
         digest = hashlib.sha256(form.content).digest()
         if idempotency_key is None:

@@ -1,4 +1,4 @@
-"""Job control for a tenant (SPEC section 9): the imports list, abort, and approve or discard of
+"""Job control for a tenant (docs/JOB_CONTROL.md): the imports list, abort, and approve or discard of
 a ``HELD`` import.
 
 Every state change is one conditional write in the jobs table (``JobStore``), so two callers (or a

@@ -134,7 +134,7 @@ class JobStore:
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def mark_arrived(self, *, tenant: str, reference_id: str) -> None:
-        """A presigned upload's file arrived: from now on it counts as accepted (SPEC section 6),
+        """A presigned upload's file arrived: from now on it counts as accepted (docs/IMPORT.md),
         so it moves to this moment in the imports list. Only the first arrival counts."""
         self._update_if(
             tenant,
