@@ -24,7 +24,7 @@ from typing import Any, NoReturn, TextIO
 
 from tqdm import tqdm
 
-from rostercli.api import TERMINAL, ApiError, AuthenticationFailed, Client, Progress, Rejected
+from rostercli.api import HELD, TERMINAL, ApiError, AuthenticationFailed, Client, Progress, Rejected
 from rostercli.config import ConfigError, Settings, resolve
 from rostercli.plan import Route, Upload, idempotency_key, plan_upload
 
@@ -242,7 +242,7 @@ def status_display(reference_id: str, stream: TextIO) -> Iterator[Callable[[dict
 def wait_for(client: Client, reference_id: str, args: argparse.Namespace) -> dict[str, Any]:
     with status_display(reference_id, sys.stderr) as on_status:
         job = client.wait(reference_id, interval=args.interval, timeout=args.timeout, on_status=on_status)
-    if job.get("status") not in TERMINAL:
+    if job.get("status") not in TERMINAL and job.get("status") != HELD:
         raise ApiError(f"the job {reference_id} is still {job.get('status')} after {args.timeout:g} s")
     return job
 
