@@ -16,6 +16,8 @@ from lambdas.common.config import PENDING_PREFIX
 from lambdas.common.observability import logger
 
 CHUNK_MESSAGE_TYPE = "chunk"
+HOLD_MESSAGE_TYPE = "hold"
+MAX_DELAY_SECONDS = 900  # SQS DelaySeconds
 _UPLOAD_KEY = re.compile(re.escape(PENDING_PREFIX) + r"([^/]+)\.csv")
 SQS_BATCH_LIMIT = 10
 
@@ -43,7 +45,22 @@ class ChunkReady:
         )
 
 
-Message = UploadArrived | ChunkReady
+@dataclass(frozen=True, slots=True)
+class HoldDue:
+    """Look at a ``HELD`` job again: end it ``DISCARDED`` once its 72 hours are over, else check
+    again later. ``check`` is the job's one live check chain (``holdCheck`` on the job)."""
+
+    tenant: str
+    reference_id: str
+    check: str
+
+    def body(self) -> str:
+        return json.dumps(
+            {"type": HOLD_MESSAGE_TYPE, "tenant": self.tenant, "referenceId": self.reference_id, "check": self.check}
+        )
+
+
+Message = UploadArrived | ChunkReady | HoldDue
 
 
 def parse_body(body: str) -> list[Message]:
@@ -52,6 +69,8 @@ def parse_body(body: str) -> list[Message]:
     data: dict[str, Any] = json.loads(body)
     if data.get("type") == CHUNK_MESSAGE_TYPE:
         return [ChunkReady(tenant=str(data["tenant"]), reference_id=str(data["referenceId"]), chunk=int(data["chunk"]))]
+    if data.get("type") == HOLD_MESSAGE_TYPE:
+        return [HoldDue(tenant=str(data["tenant"]), reference_id=str(data["referenceId"]), check=str(data["check"]))]
     if "Records" not in data:
         logger.info("queue message without records ignored", event=data.get("Event"))
         return []
@@ -92,6 +111,11 @@ class ChunkQueue:
                 batch = []
         if batch:
             self._send_batch(batch)
+
+    def send_later(self, message: HoldDue, *, delay_seconds: int) -> None:
+        """One message, delivered after ``delay_seconds`` (at most SQS's 900)."""
+        delay = max(0, min(delay_seconds, MAX_DELAY_SECONDS))
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=message.body(), DelaySeconds=delay)
 
     def _send_batch(self, batch: list[ChunkReady]) -> None:
         entries = [{"Id": str(i), "MessageBody": message.body()} for i, message in enumerate(batch)]

@@ -60,6 +60,13 @@ def parse_list_query(params: Mapping[str, str] | None) -> tuple[str | None, int,
     return status, limit, decode_token(token) if token else None
 
 
+def settle_unimported(files: JobFiles, events: JobEvents, tenant: str, job: Mapping[str, Any], previous: str) -> None:
+    """After a job ended without importing (discarded, expired, aborted): its file to
+    ``failed/``, then the event of its new state."""
+    files.move_source(str(job["referenceId"]), "failed")
+    events.status_changed(job, tenant=tenant, previous=previous)
+
+
 Wake = Callable[[str, str], None]
 """Ask the importer to look at a job again (tenant, referenceId): an approved job starts."""
 
@@ -128,9 +135,7 @@ class JobControl:
         return InvalidState(f"Import {reference_id} is {current['status']}: only a HELD import can {action}.")
 
     def _ended(self, tenant: str, job: Mapping[str, Any], previous: str) -> None:
-        """After a job ended without importing: its file to ``failed/``, the event."""
-        self._files.move_source(str(job["referenceId"]), "failed")
-        self._events.status_changed(job, tenant=tenant, previous=previous)
+        settle_unimported(self._files, self._events, tenant, job, previous)
 
     def abort(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
         """``PENDING`` or ``HELD`` → ``ABORTED``, nothing written to the roster; the file (if it
