@@ -57,6 +57,27 @@ class Api(Construct):
         log_level: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._functions(
+            auth=auth, storage=storage, job_events=job_events, import_queue=import_queue, webhooks=webhooks,
+            code=code, log_level=log_level,
+        )  # fmt: skip
+        self._grant(storage=storage, job_events=job_events, import_queue=import_queue, webhooks=webhooks)
+        self._authorize(auth)
+        self._stage()
+        self._routes({target.spec.name: target for target in self.functions})
+        self.url = self.http_api.api_endpoint + "/"
+
+    def _functions(
+        self,
+        *,
+        auth: Auth,
+        storage: Storage,
+        job_events: events.IEventBus,
+        import_queue: sqs.IQueue,
+        webhooks: Webhooks,
+        code: lambda_.Code,
+        log_level: str,
+    ) -> None:
         defaults = c.SETTINGS_DEFAULTS
 
         def function(construct_id: str, spec: c.FunctionSpec, environment: dict[str, str]) -> PythonFunction:
@@ -95,6 +116,9 @@ class Api(Construct):
         )
         self.functions = (self.upload, self.status, self.token, self.control)
 
+    def _grant(
+        self, *, storage: Storage, job_events: events.IEventBus, import_queue: sqs.IQueue, webhooks: Webhooks
+    ) -> None:
         # Upload: write the job and the idempotency record, store the file or sign a POST for it.
         storage.jobs.grant_read_write_data(self.upload.role)
         storage.idempotency.grant_read_write_data(self.upload.role)
@@ -109,6 +133,8 @@ class Api(Construct):
         storage.tenants.grant_read_write_data(self.control.role)
         webhooks.key.grant(self.control.role, "kms:Encrypt")  # seal a new signing secret
 
+    def _authorize(self, auth: Auth) -> None:
+        """The JWT authorizer: the pool's issuer, the tenant client ids as its audience."""
         self.tenant_client_ids = CfnParameter(
             self,
             "TenantClientIds",
@@ -126,6 +152,7 @@ class Api(Construct):
             "CognitoJwt", auth.issuer, jwt_audience=audience, authorizer_name="cognito-tenants"
         )
 
+    def _stage(self) -> None:
         self.http_api = apigw.HttpApi(self, "HttpApi", create_default_stage=False, description="Rostering Upload API")
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=c.LOG_RETENTION)
         self.stage = apigw.HttpStage(
@@ -136,8 +163,6 @@ class Api(Construct):
             throttle=apigw.ThrottleSettings(rate_limit=c.THROTTLE_RATE_LIMIT, burst_limit=c.THROTTLE_BURST_LIMIT),
             access_log_settings=_AccessLogSettings(self.access_logs),
         )
-        self._routes({target.spec.name: target for target in self.functions})
-        self.url = self.http_api.api_endpoint + "/"
 
     @staticmethod
     def _grant_job_control(target: PythonFunction, storage: Storage, job_events: events.IEventBus) -> None:

@@ -96,6 +96,10 @@ class RosteringStack(Stack):
         )
         self._acknowledge_bucket_notifications_handler()
 
+        self._outputs(api=api, auth=auth, storage=storage, importer=importer)
+
+    def _outputs(self, *, api: Api, auth: Auth, storage: Storage, importer: ImportWorker) -> None:
+        """What clients and ``ops.tenants`` need."""
         outputs = {
             "ApiUrl": (api.url, "Base URL of the Rostering API"),
             "TokenUrl": (api.url + routes.TOKEN.path.removeprefix("/"), "Token route (client_credentials)"),

@@ -59,6 +59,12 @@ class LocalStack:
         token_base = f"http://{HOST}:{token_server.server_port}"
         self.issuer = issuer_box["issuer"] = LocalIssuer.from_env(f"{token_base}/local_pool")
 
+        queues = self._configure(token_base)
+        self._start_pumps(queues)
+        self._serve(self._gateway(), self.port)
+
+    def _configure(self, token_base: str) -> dict[str, str]:
+        """The functions' environment, and the resources it names."""
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ.update(resource_environment())
         os.environ.update(
@@ -69,18 +75,15 @@ class LocalStack:
                 Env.WEBHOOK_ALLOW_LOOPBACK: "true",
             }
         )
-        settings = Settings.from_env()
-        queues = self._create_resources(settings)
+        queues = self._create_resources(Settings.from_env())
         os.environ[Env.IMPORT_QUEUE_URL] = queues["queue_url"]
         os.environ[Env.WEBHOOK_QUEUE_URL] = queues["webhook_queue_url"]
+        return queues
 
+    def _gateway(self) -> Any:
         # Imported only now: each handler reads its configuration from the environment at import.
-        from lambdas.deadletter import handler as deadletter
-        from lambdas.delivery import handler as delivery
-        from lambdas.importer import handler as importer
         from local.authorizer import JwtAuthorizer
         from local.gateway import Gateway
-        from local.pump import QueuePump
 
         authorizer = JwtAuthorizer(
             issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, allowed_client_ids=self.issuer.client_ids
@@ -92,10 +95,18 @@ class LocalStack:
             authorizer=authorizer,
             extra_documents={"/openapi.yaml": ("application/yaml", OPENAPI.read_bytes())},
         )
+        return gateway
+
+    def _start_pumps(self, queues: dict[str, str]) -> None:
+        """Lambda's SQS event source mappings: the importer on the import queue, the dead-letter
+        consumer on its DLQ (a message lands there after maxReceiveCount failed receives), the
+        webhook delivery on its queue."""
+        from lambdas.deadletter import handler as deadletter
+        from lambdas.delivery import handler as delivery
+        from lambdas.importer import handler as importer
+        from local.pump import QueuePump
+
         sqs = boto3.client("sqs")
-        # Lambda's SQS event source mappings: the importer on the import queue, the dead-letter
-        # consumer on its DLQ (a message lands there after maxReceiveCount failed receives), the
-        # webhook delivery on its queue.
         for name, queue_url, handler, workers in (
             ("importer", queues["queue_url"], importer.lambda_handler, 2),
             ("deadletter", queues["dlq_url"], deadletter.lambda_handler, 1),
@@ -105,7 +116,6 @@ class LocalStack:
             pump = QueuePump(sqs, queue_url, arn, handler, workers=workers, name=name)
             pump.start()
             self._pumps.append(pump)
-        self._serve(gateway, self.port)
 
     def stop(self) -> None:
         for pump in self._pumps:

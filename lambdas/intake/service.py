@@ -27,8 +27,9 @@ from lambdas.common.identity import Caller
 from lambdas.common.observability import logger
 from lambdas.intake.content import check_csv_content
 from lambdas.intake.form import UploadForm, clean_file_name
-from lambdas.intake.objects import ObjectStore, UploadMetadata, pending_key
+from lambdas.intake.objects import ObjectStore, UploadMetadata
 from lambdas.jobs.line import TenantLine
+from lambdas.jobs.objects import source_key
 from lambdas.jobs.store import JobStore
 
 MAX_IDEMPOTENCY_KEY = 128
@@ -60,7 +61,7 @@ class IntakeService:
     def accept(
         self, caller: Caller, form: UploadForm, *, idempotency_key: str | None = None, lambda_context: Any = None
     ) -> dict[str, Any]:
-        """Check and store an uploaded file; answer the ``result`` of SPEC section 4."""
+        """Check and store an uploaded file; answer the ``result`` of the upload route (openapi.yaml)."""
         check_csv_content(form.content)
         digest = hashlib.sha256(form.content).digest()
         if idempotency_key is None:
@@ -129,7 +130,7 @@ class IntakeService:
             self._compensate(tenant, reference_id)
             raise UploadError("The file could not be stored; nothing was imported. Try again.") from None
         self._enter_line(tenant, reference_id)
-        key = pending_key(reference_id)
+        key = source_key(reference_id)
         logger.info("upload stored", reference_id=reference_id, tenant=tenant, size=len(form.content))
         return {"message": f"File uploaded to {key}", "referenceId": reference_id}
 

@@ -92,65 +92,51 @@ class TenantLine:
         raise LineBusy(f"the line of tenant {tenant} is busy")
 
     def _take_ticket(self, tenant: str, reference_id: str, last: int) -> bool:
-        ticket = last + 1
-        if last == 0:  # the tenant's first import: the counter does not exist yet
-            counter_condition, counter_names, counter_values = (
-                "attribute_not_exists(#pk)",
-                {"#pk": PK, "#last": "last"},
-                {":next": ticket},
-            )
-        else:
-            counter_condition, counter_names, counter_values = (
-                "#last = :last",
-                {"#last": "last"},
-                {":next": ticket, ":last": last},
-            )
-        expires = int(self._clock()) + JOB_RETENTION_SECONDS
+        """One transaction: counter ``last`` → ``last + 1``, the entry, the job's ticket."""
         try:
-            self._table.meta.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": self._table_name,
-                            "Key": {PK: tenant, SK: LINE_SK},
-                            "UpdateExpression": "SET #last = :next",
-                            "ConditionExpression": counter_condition,
-                            "ExpressionAttributeNames": counter_names,
-                            "ExpressionAttributeValues": counter_values,
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table_name,
-                            "Item": {
-                                PK: tenant,
-                                SK: entry_sort_key(ticket),
-                                "referenceId": reference_id,
-                                "ticket": ticket,
-                                TTL: expires,
-                            },
-                            "ConditionExpression": "attribute_not_exists(#pk)",
-                            "ExpressionAttributeNames": {"#pk": PK},
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table_name,
-                            "Key": {PK: tenant, SK: reference_id},
-                            "UpdateExpression": "SET ticket = :ticket",
-                            "ConditionExpression": "attribute_exists(#pk) AND attribute_not_exists(ticket) "
-                            "AND #s = :pending",
-                            "ExpressionAttributeNames": {"#pk": PK, "#s": "status"},
-                            "ExpressionAttributeValues": {":ticket": ticket, ":pending": JobStatus.PENDING.value},
-                        }
-                    },
-                ]
-            )
+            self._table.meta.client.transact_write_items(TransactItems=self._ticket_items(tenant, reference_id, last))
         except ClientError as error:
             if error.response["Error"]["Code"] == "TransactionCanceledException":
                 return False  # the counter moved, or the job changed: read both again
             raise
         return True
+
+    def _ticket_items(self, tenant: str, reference_id: str, last: int) -> list[dict[str, Any]]:
+        ticket = last + 1
+        counter: dict[str, Any] = {
+            "TableName": self._table_name,
+            "Key": {PK: tenant, SK: LINE_SK},
+            "UpdateExpression": "SET #last = :next",
+        }
+        if last == 0:  # the tenant's first import: the counter does not exist yet
+            counter |= {
+                "ConditionExpression": "attribute_not_exists(#pk)",
+                "ExpressionAttributeNames": {"#pk": PK, "#last": "last"},
+                "ExpressionAttributeValues": {":next": ticket},
+            }
+        else:
+            counter |= {
+                "ConditionExpression": "#last = :last",
+                "ExpressionAttributeNames": {"#last": "last"},
+                "ExpressionAttributeValues": {":next": ticket, ":last": last},
+            }
+        entry = {PK: tenant, SK: entry_sort_key(ticket), "referenceId": reference_id, "ticket": ticket}
+        entry[TTL] = int(self._clock()) + JOB_RETENTION_SECONDS
+        job = {
+            "TableName": self._table_name,
+            "Key": {PK: tenant, SK: reference_id},
+            "UpdateExpression": "SET ticket = :ticket",
+            "ConditionExpression": "attribute_exists(#pk) AND attribute_not_exists(ticket) AND #s = :pending",
+            "ExpressionAttributeNames": {"#pk": PK, "#s": "status"},
+            "ExpressionAttributeValues": {":ticket": ticket, ":pending": JobStatus.PENDING.value},
+        }
+        put = {
+            "TableName": self._table_name,
+            "Item": entry,
+            "ConditionExpression": "attribute_not_exists(#pk)",
+            "ExpressionAttributeNames": {"#pk": PK},
+        }
+        return [{"Update": counter}, {"Put": put}, {"Update": job}]
 
     def entries(self, tenant: str) -> list[dict[str, Any]]:
         """The tenant's line, head first: ``{"referenceId", "ticket"}`` per job."""

@@ -47,7 +47,7 @@ from lambdas.roster.store import (
     Write,
     item_size,
 )
-from lambdas.roster.templates import PARENT_ID, Template
+from lambdas.roster.templates import PARENT_ID, Column, Template
 
 PASSWORD_COLUMN = "user_password"  # noqa: S105 (a column name)
 PASSWORD_ATTRIBUTE = "user_passwordHash"  # noqa: S105 (an attribute name)
@@ -153,51 +153,52 @@ class _Chunk:
         stored = self.items.get(ref)
         creating = stored is None
         item: Item = dict(stored) if stored is not None else self.new_item(ref)
-        values = row.values
         columns = [column for column in spec.columns if wanted(column.name)]
         if creating:
-            for column in columns:
-                if column.mandatory == "create" and rules.is_blank(values.get(column.name, "")):
-                    raise _reject(
-                        row, column.name, Code.MISSING_MANDATORY_FIELD, f"{column.name} is mandatory on create."
-                    )
-        for column in columns:
-            if column.organization and column.name not in values and creating and self.has_organizations():
-                raise _reject(
-                    row,
-                    column.name,
-                    Code.MISSING_MANDATORY_FIELD,
-                    f"{column.name} is mandatory: the tenant has organizations.",
-                )
-        for name, cell in values.items():
-            found = spec.column(name)
-            if found is None or not wanted(name):
-                continue
-            column = found
-            blank = rules.is_blank(cell)
-            if column.organization:
-                if blank and self.has_organizations():
-                    raise _reject(
-                        row, name, Code.MISSING_MANDATORY_FIELD, f"{name} is mandatory: the tenant has organizations."
-                    )
-                if not blank and not self.organization_exists(cell):
-                    raise _reject(row, name, Code.UNKNOWN_ORGANIZATION, f"{name} is neither root nor an organization.")
-            if name == PASSWORD_COLUMN:
-                # A blank password keeps the stored one: an export without passwords never locks users out.
-                if not blank and not self.same_password(cell, item.get(PASSWORD_ATTRIBUTE)):
-                    item[PASSWORD_ATTRIBUTE] = _PendingHash(cell)
-            elif blank:
-                if column.convert is rules.to_boolean:
-                    item[name] = True
-                else:
-                    item.pop(name, None)
-            else:
-                item[name] = column.convert(cell)
+            self._check_create(row, columns)
+        for name, cell in row.values.items():
+            column = spec.column(name)
+            if column is not None and wanted(name):
+                self._set_cell(item, row, column, name, cell)
         if creating:
             for column in columns:
                 if column.convert is rules.to_boolean and column.name not in item:
                     item[column.name] = True
         return item, stored
+
+    def _check_create(self, row: PlannedRow, columns: Sequence[Column]) -> None:
+        """A new entity needs its create-mandatory cells, and its organization column when the
+        tenant has organizations."""
+        for column in columns:
+            if column.mandatory == "create" and rules.is_blank(row.values.get(column.name, "")):
+                raise _reject(row, column.name, Code.MISSING_MANDATORY_FIELD, f"{column.name} is mandatory on create.")
+        for column in columns:
+            if column.organization and column.name not in row.values and self.has_organizations():
+                message = f"{column.name} is mandatory: the tenant has organizations."
+                raise _reject(row, column.name, Code.MISSING_MANDATORY_FIELD, message)
+
+    def _set_cell(self, item: Item, row: PlannedRow, column: Column, name: str, cell: str) -> None:
+        """One cell into ``item``: a blank cell clears the value (``*_active``: TRUE), a blank
+        password keeps the stored hash; an organization must exist."""
+        blank = rules.is_blank(cell)
+        if column.organization:
+            if blank and self.has_organizations():
+                raise _reject(
+                    row, name, Code.MISSING_MANDATORY_FIELD, f"{name} is mandatory: the tenant has organizations."
+                )
+            if not blank and not self.organization_exists(cell):
+                raise _reject(row, name, Code.UNKNOWN_ORGANIZATION, f"{name} is neither root nor an organization.")
+        if name == PASSWORD_COLUMN:
+            # A blank password keeps the stored one: an export without passwords never locks users out.
+            if not blank and not self.same_password(cell, item.get(PASSWORD_ATTRIBUTE)):
+                item[PASSWORD_ATTRIBUTE] = _PendingHash(cell)
+        elif blank:
+            if column.convert is rules.to_boolean:
+                item[name] = True
+            else:
+                item.pop(name, None)
+        else:
+            item[name] = column.convert(cell)
 
     def new_item(self, ref: Ref) -> Item:
         entity, sort_key = ref
@@ -397,57 +398,70 @@ def _sessions(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Call
 
 
 def _organizations(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Callable[[PlannedRow], Outcome]:
+    return _OrganizationTree(chunk, spec).decide
+
+
+class _OrganizationTree:
     """Reads the tenant's whole tree once (one paginated Query), then checks each row in file
     order: the parent exists (stored, or accepted on an earlier row), no cycle, and neither the
     organization nor anything below it ends deeper than 15 levels (top level = 1). A row that
     changes a parent is written on condition that every ancestor above the new parent still has
     the parent it was checked with (``Guard``): a concurrent change can never close a cycle."""
-    children: dict[str, set[str]] = {}
-    for item in chunk.store.query_all(chunk.tenant, Entity.ORG):
-        chunk.items[(Entity.ORG, item[SK])] = item
-        if item.get(PARENT_ID):
-            children.setdefault(item[PARENT_ID], set()).add(item[SK])
 
-    def parent_of(organization_id: str) -> str | None:
-        item = chunk.items.get((Entity.ORG, organization_id))
+    def __init__(self, chunk: _Chunk, spec: Template) -> None:
+        self._chunk, self._spec = chunk, spec
+        self._children: dict[str, set[str]] = {}
+        for item in chunk.store.query_all(chunk.tenant, Entity.ORG):
+            chunk.items[(Entity.ORG, item[SK])] = item
+            if item.get(PARENT_ID):
+                self._children.setdefault(item[PARENT_ID], set()).add(item[SK])
+
+    def _parent_of(self, organization_id: str) -> str | None:
+        item = self._chunk.items.get((Entity.ORG, organization_id))
         return item.get(PARENT_ID) if item is not None else None
 
-    def decide(row: PlannedRow) -> Outcome:
+    def _ancestors_of(self, row: PlannedRow, parent: str | None) -> list[str]:
+        """``parent`` and the organizations above it (the row's organization then sits at level
+        ``1 + len``); an unknown parent and a cycle are rejected."""
+        if parent is not None and self._chunk.items.get((Entity.ORG, parent)) is None:
+            raise _reject(row, PARENT_ID, Code.UNKNOWN_ORGANIZATION, "The parent organization does not exist.")
+        ancestors = _ancestors(parent, self._parent_of)
+        if row.key in ancestors:
+            raise _reject(row, PARENT_ID, Code.HIERARCHY_CYCLE, "The organization would be its own ancestor.")
+        return ancestors
+
+    def decide(self, row: PlannedRow) -> Outcome:
         organization_id = row.key
         ref = (Entity.ORG, organization_id)
-        stored = chunk.items.get(ref)
+        stored = self._chunk.items.get(ref)
         old_parent = stored.get(PARENT_ID) if stored is not None else None
         parent = old_parent
         if PARENT_ID in row.values:
             cell = row.values[PARENT_ID]
             parent = None if rules.is_blank(cell) or cell.lower() == rules.ROOT else cell
-        if parent is not None and chunk.items.get((Entity.ORG, parent)) is None:
-            raise _reject(row, PARENT_ID, Code.UNKNOWN_ORGANIZATION, "The parent organization does not exist.")
-        ancestors = _ancestors(parent, parent_of)
-        if organization_id in ancestors:
-            raise _reject(row, PARENT_ID, Code.HIERARCHY_CYCLE, "The organization would be its own ancestor.")
-        below = _height(organization_id, children) if stored is not None else 0
+        ancestors = self._ancestors_of(row, parent)
+        below = _height(organization_id, self._children) if stored is not None else 0
         if 1 + len(ancestors) + below > MAX_HIERARCHY_DEPTH:
             raise _reject(
                 row, PARENT_ID, Code.HIERARCHY_TOO_DEEP, f"The hierarchy would exceed {MAX_HIERARCHY_DEPTH} levels."
             )
-        item, _ = chunk.merge(row, spec, ref, lambda name: name != PARENT_ID)
+        item, _ = self._chunk.merge(row, self._spec, ref, lambda name: name != PARENT_ID)
         if parent is None:
             item.pop(PARENT_ID, None)
         else:
             item[PARENT_ID] = parent
         guards = []
         if parent != old_parent:
-            guards = [Guard(chunk.new_item((Entity.ORG, node)), PARENT_ID, parent_of(node)) for node in ancestors]
-        outcome = chunk.commit(row, [(ref, item, stored)], guards)
+            guards = [
+                Guard(self._chunk.new_item((Entity.ORG, node)), PARENT_ID, self._parent_of(node)) for node in ancestors
+            ]
+        outcome = self._chunk.commit(row, [(ref, item, stored)], guards)
         if parent != old_parent:
             if old_parent is not None:
-                children.get(old_parent, set()).discard(organization_id)
+                self._children.get(old_parent, set()).discard(organization_id)
             if parent is not None:
-                children.setdefault(parent, set()).add(organization_id)
+                self._children.setdefault(parent, set()).add(organization_id)
         return outcome
-
-    return decide
 
 
 def _ancestors(parent: str | None, parent_of: Callable[[str], str | None]) -> list[str]:
@@ -496,6 +510,23 @@ def _too_long(row: PlannedRow) -> Issue | None:
     return None
 
 
+def _apply_round(
+    spec: Template, todo: Sequence[PlannedRow], results: dict[int, RowOutcome], chunk: _Chunk
+) -> tuple[set[int], int]:
+    """Decide ``todo`` against what is stored now (``chunk`` reads it) and write: the row numbers
+    refused because another import changed their items meanwhile, and the operations written."""
+    decide = _HANDLERS[spec.name](chunk, spec, todo)
+    for row in todo:
+        try:
+            results[row.row] = RowOutcome(row.row, row.key, decide(row), warnings=row.warnings)
+        except _Rejected as rejected:
+            results[row.row] = RowOutcome(row.row, row.key, "failed", issue=rejected.issue, warnings=row.warnings)
+    refused = chunk.flush()
+    if refused:
+        logger.info("rows changed by another import: read and applied again", rows=len(refused))
+    return refused, sum(len(ops) for number, ops in chunk.writes.items() if number not in refused)
+
+
 def apply_rows(
     template: str,
     rows: Sequence[PlannedRow],
@@ -530,17 +561,8 @@ def apply_rows(
     for _ in range(MAX_APPLY_ROUNDS):
         if not todo:
             break
-        chunk = _Chunk(tenant, store, hasher, dry_run, import_id)  # reads what is stored now
-        decide = _HANDLERS[spec.name](chunk, spec, todo)
-        for row in todo:
-            try:
-                results[row.row] = RowOutcome(row.row, row.key, decide(row), warnings=row.warnings)
-            except _Rejected as rejected:
-                results[row.row] = RowOutcome(row.row, row.key, "failed", issue=rejected.issue, warnings=row.warnings)
-        refused = chunk.flush()
-        written += sum(len(ops) for number, ops in chunk.writes.items() if number not in refused)
-        if refused:
-            logger.info("rows changed by another import: read and applied again", rows=len(refused))
+        refused, round_written = _apply_round(spec, todo, results, _Chunk(tenant, store, hasher, dry_run, import_id))
+        written += round_written
         todo = [row for row in todo if row.row in refused]
     if todo:
         raise RosterStoreError(f"{len(todo)} rows kept conflicting with other imports")

@@ -50,6 +50,7 @@ def test_list_is_newest_first_even_within_one_second(stack: ImportStack) -> None
     assert token is None
     assert set(imports[0]) == {
         "referenceId", "status", "fileName", "template", "dryRun", "createdAt", "startedAt", "finishedAt", "summary",
+        "queuePosition",
     }  # fmt: skip
 
 
