@@ -1,8 +1,9 @@
-"""HTTP API with the Cognito JWT authorizer and the three HTTP functions (upload, status, token).
+"""HTTP API with the tenant authorizer and the three HTTP functions (upload, status, token).
 
-The authorizer's audience is the list of tenant client ids held in an SSM StringList parameter,
-resolved by CloudFormation at every deploy; ``python -m ops.tenants`` adds a client to the
-parameter and to the live authorizer, so onboarding needs no deploy and a deploy keeps them all.
+The authorizer is a Lambda REQUEST authorizer (``lambdas/authorizer``): it verifies the Cognito
+access token as the JWT authorizer would and accepts only clients registered in the tenants
+table by ``python -m ops.tenants``. Its configuration names no tenant, so onboarding needs no
+deploy and has no 50-audience ceiling (docs/AUTH.md).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 
 import jsii
-from aws_cdk import Acknowledgment, CfnParameter, Fn, Validations
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
@@ -35,7 +36,7 @@ _ACCESS_LOG_FORMAT = {
     "latency": "$context.responseLatency",
     "integrationError": "$context.integrationErrorMessage",
     "authorizerError": "$context.authorizer.error",
-    "clientId": "$context.authorizer.claims.client_id",
+    "clientId": "$context.authorizer.client_id",
 }
 
 
@@ -78,7 +79,7 @@ class Api(Construct):
             },
         )
         self.token = function("Token", c.TOKEN, {c.Env.TOKEN_ENDPOINT_URL: auth.token_endpoint_url})
-        self.functions = (self.upload, self.status, self.token)
+        self.functions: tuple[PythonFunction, ...] = (self.upload, self.status, self.token)
 
         # Upload: write the job and the idempotency record, store the file or sign a POST for it.
         storage.jobs.grant_read_write_data(self.upload.role)
@@ -93,21 +94,20 @@ class Api(Construct):
         storage.grant_objects(self.status.role, "s3:GetObject", prefix=c.PENDING_PREFIX)  # HeadObject
         storage.grant_list(self.status.role, prefix=c.PENDING_PREFIX)
 
-        self.tenant_client_ids = CfnParameter(
-            self,
-            "TenantClientIds",
-            type=c.TENANT_CLIENT_IDS_PARAMETER_TYPE,
-            default=c.TENANT_CLIENT_IDS_PARAMETER,
-            description="SSM StringList of the tenant app client ids the JWT authorizer accepts "
-            "(create it with `python -m ops.tenants init`).",
+        self.authorizer_function = function(
+            "Authorizer",
+            c.AUTHORIZER,
+            {c.Env.TENANTS_TABLE_NAME: storage.tenants.table_name, c.Env.TOKEN_ISSUER_URL: auth.issuer},
         )
-        self.tenant_client_ids.override_logical_id(c.TENANT_CLIENT_IDS_STACK_PARAMETER)  # `--parameters` name
-        audience = self.tenant_client_ids.value_as_list
-        if auth.first_client is not None:  # the stack's own tenant is accepted next to the parameter's
-            joined = Fn.join(",", [Fn.join(",", audience), auth.first_client.user_pool_client_id])
-            audience = Fn.split(",", joined)
-        self.authorizer = authorizers.HttpJwtAuthorizer(
-            "CognitoJwt", auth.issuer, jwt_audience=audience, authorizer_name="cognito-tenants"
+        storage.tenants.grant(self.authorizer_function.role, "dynamodb:GetItem")
+        self.functions = (*self.functions, self.authorizer_function)
+        self.authorizer = authorizers.HttpLambdaAuthorizer(
+            "TenantAuthorizer",
+            self.authorizer_function.function,
+            authorizer_name="tenants",
+            response_types=[authorizers.HttpLambdaResponseType.SIMPLE],
+            identity_source=list(c.AUTHORIZER_IDENTITY_SOURCES),
+            results_cache_ttl=c.AUTHORIZER_CACHE_TTL,
         )
 
         self.http_api = apigw.HttpApi(self, "HttpApi", create_default_stage=False, description="Rostering Upload API")
@@ -120,11 +120,10 @@ class Api(Construct):
             throttle=apigw.ThrottleSettings(rate_limit=c.THROTTLE_RATE_LIMIT, burst_limit=c.THROTTLE_BURST_LIMIT),
             access_log_settings=_AccessLogSettings(self.access_logs),
         )
-        import_scope = [c.SCOPE_IMPORT]
-        read_scopes = [c.SCOPE_READ, c.SCOPE_IMPORT]
-        self._routes(c.UPLOAD_PATHS, apigw.HttpMethod.POST, self.upload, scopes=import_scope)
-        self._routes(c.READ_PATHS, apigw.HttpMethod.GET, self.status, scopes=read_scopes)
-        for route in self._routes(c.TOKEN_PATHS, apigw.HttpMethod.POST, self.token, scopes=None):
+        # Route scopes are checked by the authorizer (reads: read or import; writes: import).
+        self._routes(c.UPLOAD_PATHS, apigw.HttpMethod.POST, self.upload, protected=True)
+        self._routes(c.READ_PATHS, apigw.HttpMethod.GET, self.status, protected=True)
+        for route in self._routes(c.TOKEN_PATHS, apigw.HttpMethod.POST, self.token, protected=False):
             Validations.of(route).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions-APIG4",
@@ -135,7 +134,7 @@ class Api(Construct):
         self.url = self.http_api.api_endpoint + "/"
 
     def _routes(
-        self, paths: tuple[str, ...], method: apigw.HttpMethod, target: PythonFunction, *, scopes: list[str] | None
+        self, paths: tuple[str, ...], method: apigw.HttpMethod, target: PythonFunction, *, protected: bool
     ) -> list[apigw.HttpRoute]:
         integration = integrations.HttpLambdaIntegration(f"{target.spec.name.title()}Integration", target.function)
         routes: list[apigw.HttpRoute] = []
@@ -144,8 +143,7 @@ class Api(Construct):
                 path=path,
                 methods=[method],
                 integration=integration,
-                authorizer=self.authorizer if scopes else apigw.HttpNoneAuthorizer(),
-                authorization_scopes=scopes,
+                authorizer=self.authorizer if protected else apigw.HttpNoneAuthorizer(),
             )
         return routes
 

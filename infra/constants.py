@@ -19,7 +19,6 @@ SETTINGS_DEFAULTS = config.Settings()
 # --- deploy-time choices (cdk.json context, or `cdk deploy -c key=value`) --------------------------
 CTX_DOMAIN_PREFIX = "rostering:domainPrefix"  # default: rostering-<account id>
 CTX_DELETION_PROTECTION = "rostering:deletionProtection"  # user pool; default true
-CTX_FIRST_TENANT_CLIENT = "rostering:firstTenantClient"  # default false
 CTX_PENDING_EXPIRATION_DAYS = "rostering:pendingExpirationDays"
 CTX_ALARM_EMAIL = "rostering:alarmEmail"  # optional: creates the alarm SNS topic
 CTX_LOG_LEVEL = "rostering:logLevel"
@@ -35,9 +34,10 @@ SCOPE_READ = identity.SCOPE_READ
 IMPORT_SCOPE_NAME = SCOPE_IMPORT.removeprefix(f"{RESOURCE_SERVER}/")  # "import": what the resource server declares
 READ_SCOPE_NAME = SCOPE_READ.removeprefix(f"{RESOURCE_SERVER}/")
 ACCESS_TOKEN_VALIDITY = Duration.minutes(60)
-TENANT_CLIENT_IDS_PARAMETER = "/rostering/tenant-client-ids"
-TENANT_CLIENT_IDS_STACK_PARAMETER = "TenantClientIds"
-TENANT_CLIENT_IDS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<String>>"
+# The tenant authorizer (docs/AUTH.md): API Gateway caches each answer per token and route this long,
+# which bounds how long a deleted tenant's unexpired token still passes (plus the registry cache).
+AUTHORIZER_CACHE_TTL = Duration.minutes(5)
+AUTHORIZER_IDENTITY_SOURCES = ("$request.header.Authorization", "$context.routeKey")
 
 # --- storage -------------------------------------------------------------------------------------
 IMPORT_PREFIX = "import-csv/"
@@ -52,7 +52,12 @@ RESULTS_EXPIRATION = Duration.days(30)
 NONCURRENT_VERSION_EXPIRATION = Duration.days(1)
 ACCESS_LOG_EXPIRATION = Duration.days(90)
 POINT_IN_TIME_RECOVERY_DAYS = 35
-TABLES = {"Jobs": schema.JOBS_TABLE, "Roster": schema.ROSTER_TABLE, "Idempotency": schema.IDEMPOTENCY_TABLE}
+TABLES = {
+    "Jobs": schema.JOBS_TABLE,
+    "Roster": schema.ROSTER_TABLE,
+    "Idempotency": schema.IDEMPOTENCY_TABLE,
+    "Tenants": schema.TENANTS_TABLE,
+}
 CSV_SUFFIX = ".csv"
 
 # --- functions -----------------------------------------------------------------------------------
@@ -82,7 +87,13 @@ TOKEN = FunctionSpec(
 IMPORTER = FunctionSpec(
     name="importer", memory_mb=1024, timeout=Duration.seconds(300), description="Imports CSV chunks"
 )
-FUNCTIONS = (UPLOAD, STATUS, TOKEN, IMPORTER)
+AUTHORIZER = FunctionSpec(
+    name="authorizer",
+    memory_mb=512,
+    timeout=Duration.seconds(10),
+    description="Verifies access tokens and that their client is a registered tenant",
+)
+FUNCTIONS = (UPLOAD, STATUS, TOKEN, IMPORTER, AUTHORIZER)
 
 LOG_RETENTION = RetentionDays.ONE_MONTH  # 30 days
 LAMBDA_REQUIREMENTS = "requirements.txt"  # inside lambdas/
@@ -125,6 +136,8 @@ class Env:
     JOBS_TABLE_NAME = "JOBS_TABLE_NAME"
     ROSTER_TABLE_NAME = "ROSTER_TABLE_NAME"
     IDEMPOTENCY_TABLE_NAME = "IDEMPOTENCY_TABLE_NAME"
+    TENANTS_TABLE_NAME = "TENANTS_TABLE_NAME"
+    TOKEN_ISSUER_URL = "TOKEN_ISSUER_URL"  # noqa: S105 - a variable name
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
     IMPORT_QUEUE_URL = "IMPORT_QUEUE_URL"
     MAX_UPLOAD_BYTES = "MAX_UPLOAD_BYTES"

@@ -26,7 +26,6 @@ class DeploySettings:
 
     domain_prefix: str
     deletion_protection: bool
-    first_tenant_client: bool
     pending_expiration_days: int
     alarm_email: str | None
     log_level: str
@@ -44,7 +43,6 @@ class DeploySettings:
         return cls(
             domain_prefix=value(c.CTX_DOMAIN_PREFIX, f"{c.DEFAULT_DOMAIN_PREFIX}-{Aws.ACCOUNT_ID}"),
             deletion_protection=flag(c.CTX_DELETION_PROTECTION, True),
-            first_tenant_client=flag(c.CTX_FIRST_TENANT_CLIENT, False),
             pending_expiration_days=int(value(c.CTX_PENDING_EXPIRATION_DAYS, c.DEFAULT_PENDING_EXPIRATION_DAYS)),
             alarm_email=value(c.CTX_ALARM_EMAIL, None),
             log_level=str(value(c.CTX_LOG_LEVEL, c.DEFAULT_LOG_LEVEL)),
@@ -63,7 +61,6 @@ class RosteringStack(Stack):
             "Auth",
             domain_prefix=settings.domain_prefix,
             deletion_protection=settings.deletion_protection,
-            first_tenant_client=settings.first_tenant_client,
         )
         importer = Importer(self, "Importer", storage=storage, code=code, log_level=settings.log_level)
         api = Api(
@@ -85,16 +82,9 @@ class RosteringStack(Stack):
             "CognitoTokenEndpoint": (auth.token_endpoint_url, "Cognito /oauth2/token the token route forwards to"),
             "UserPoolId": (auth.user_pool.user_pool_id, "Tenants are app clients of this pool"),
             "BucketName": (storage.bucket.bucket_name, "Uploads bucket"),
-            "ApiId": (api.http_api.api_id, "HTTP API id (ops.tenants updates its authorizer)"),
-            "AuthorizerId": (api.authorizer.authorizer_id, "JWT authorizer id (ops.tenants)"),
-            "TenantClientIdsParameter": (
-                c.TENANT_CLIENT_IDS_PARAMETER,
-                "SSM StringList of tenant client ids (default name of the TenantClientIds stack parameter)",
-            ),
+            "TenantsTableName": (storage.tenants.table_name, "Tenant registry (python -m ops.tenants --table)"),
             "EventBusName": (importer.bus.event_bus_name, "Import job events"),
         }
-        if auth.first_client is not None:
-            outputs["FirstTenantClientId"] = (auth.first_client.user_pool_client_id, "First tenant's client id")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
 

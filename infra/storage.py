@@ -69,6 +69,7 @@ class Storage(Construct):
         self.jobs = self._table("Jobs", c.TABLES["Jobs"])
         self.roster = self._table("Roster", c.TABLES["Roster"])
         self.idempotency = self._table("Idempotency", c.TABLES["Idempotency"])
+        self.tenants = self._table("Tenants", c.TABLES["Tenants"])
 
     def _table(self, construct_id: str, spec: TableSpec) -> dynamodb.TableV2:
         return dynamodb.TableV2(

@@ -1,4 +1,4 @@
-"""API Gateway HTTP API, emulated: routes, the JWT authorizer, payload limits, and payload 2.0
+"""API Gateway HTTP API, emulated: routes, the tenant authorizer, payload limits, and payload 2.0
 events for the real handlers, whose answers are turned back into HTTP as API Gateway does."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ
-from local.authorizer import AuthorizerDenied, JwtAuthorizer, denial_response
+from lambdas.common.identity import IMPORT_SCOPES, READ_SCOPES
+from local.authorizer import AuthorizerDenied, RequestAuthorizer, denial_response
 
 HTTP_API_MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API payload limit
 LAMBDA_MAX_EVENT = 6_291_456  # synchronous Lambda invocation payload limit
@@ -43,8 +43,8 @@ class Route:
         return found.groupdict() if found else None
 
 
-IMPORT = (SCOPE_IMPORT,)
-READ = (SCOPE_READ, SCOPE_IMPORT)
+IMPORT = IMPORT_SCOPES
+READ = READ_SCOPES
 ROUTES = (
     Route("POST", "/api/v1/oauth2/tokens", "token", None),
     Route("POST", "/api/v1/upload/v1/oauth2/tokens", "token", None),
@@ -82,7 +82,7 @@ class Gateway:
         self,
         *,
         handlers: Mapping[str, Handler],
-        authorizer: JwtAuthorizer,
+        authorizer: RequestAuthorizer,
         extra_documents: Mapping[str, tuple[str, bytes]] | None = None,
         routes: Iterable[Route] = ROUTES,
     ) -> None:
@@ -103,14 +103,16 @@ class Gateway:
             return _json(404, {"message": "Not Found"})
         if (request.content_length or 0) > HTTP_API_MAX_BODY:
             return _json(413, {"message": "Request Entity Too Large"})
-        jwt = None
+        authorized = None
         if route.scopes is not None:
             try:
-                jwt = self._authorizer.authorize(request.headers.get("Authorization"), route.scopes)
+                authorized = self._authorizer.request_context(
+                    request.headers.get("Authorization"), route.method, route.key
+                )
             except AuthorizerDenied as denied:
                 status, headers, body = denial_response(denied)
                 return Response(body, status, headers=headers)
-        event = build_event(request, route, parameters, jwt)
+        event = build_event(request, route, parameters, authorized)
         if len(json.dumps(event)) > LAMBDA_MAX_EVENT:
             return _json(
                 413,
@@ -131,7 +133,7 @@ class Gateway:
 
 
 def build_event(
-    request: Request, route: Route, path_parameters: dict[str, str], jwt: dict[str, Any] | None
+    request: Request, route: Route, path_parameters: dict[str, str], authorizer: dict[str, Any] | None
 ) -> dict[str, Any]:
     """An HTTP API payload 2.0 event, as API Gateway builds it."""
     now = datetime.now(UTC)
@@ -161,8 +163,8 @@ def build_event(
         "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "timeEpoch": int(now.timestamp() * 1000),
     }
-    if jwt is not None:
-        request_context["authorizer"] = {"jwt": jwt}
+    if authorizer is not None:
+        request_context["authorizer"] = authorizer
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route.key,

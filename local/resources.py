@@ -14,6 +14,7 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
         schema.JOBS_TABLE: settings.jobs_table,
         schema.ROSTER_TABLE: settings.roster_table,
         schema.IDEMPOTENCY_TABLE: settings.idempotency_table,
+        schema.TENANTS_TABLE: settings.tenants_table,
     }
     for spec, name in names.items():
         keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])

@@ -20,6 +20,7 @@ from lambdas.common.config import Settings
 from local.issuer import DEFAULT_LOCAL_CLIENTS, ENDPOINT_PATH, LocalIssuer, parse_clients
 from local.resources import create_bucket, create_import_queue, create_tables
 from local.s3_policy import PostPolicyGuard
+from ops.tenants import register
 
 HOST = "127.0.0.1"
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -53,6 +54,7 @@ class LocalStack:
             {
                 "AWS_ENDPOINT_URL": self.aws_url,
                 "TOKEN_ENDPOINT_URL": token_base + ENDPOINT_PATH,
+                "TOKEN_ISSUER_URL": self.issuer.issuer_url,
             }
         )
         settings = Settings.from_env()
@@ -60,16 +62,23 @@ class LocalStack:
         os.environ["IMPORT_QUEUE_URL"] = queues["queue_url"]
 
         # Imported only now: each handler reads its configuration from the environment at import.
+        from lambdas.authorizer.registry import TenantRegistry
+        from lambdas.authorizer.tokens import TokenVerifier
         from lambdas.importer import handler as importer
         from lambdas.status import handler as status
         from lambdas.token import handler as token
         from lambdas.upload import handler as upload
-        from local.authorizer import JwtAuthorizer
+        from local.authorizer import LambdaAuthorizer
         from local.gateway import Gateway
         from local.pump import QueuePump
 
-        authorizer = JwtAuthorizer(
-            issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, allowed_client_ids=self.issuer.client_ids
+        # The deployed authorizer's code: the issuer's JWKS and the tenants table (in moto), where
+        # the local tenants are registered as `python -m ops.tenants create` registers them.
+        for client_id in self.issuer.client_ids():
+            register(boto3.client("dynamodb"), settings.tenants_table, client_id, client_id)
+        registry = TenantRegistry(settings.tenants_table, ttl_seconds=0)
+        authorizer = LambdaAuthorizer(
+            TokenVerifier(issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, is_tenant=registry.is_tenant)
         )
         gateway = Gateway(
             handlers={"token": token.lambda_handler, "upload": upload.lambda_handler, "status": status.lambda_handler},

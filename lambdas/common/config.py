@@ -26,6 +26,7 @@ DEFAULT_BUCKET_NAME = schema.BUCKET_LOCAL_NAME
 DEFAULT_JOBS_TABLE = schema.JOBS_TABLE.local_name
 DEFAULT_ROSTER_TABLE = schema.ROSTER_TABLE.local_name
 DEFAULT_IDEMPOTENCY_TABLE = schema.IDEMPOTENCY_TABLE.local_name
+DEFAULT_TENANTS_TABLE = schema.TENANTS_TABLE.local_name
 DEFAULT_EVENT_BUS = schema.EVENT_BUS_LOCAL_NAME
 
 
@@ -35,6 +36,7 @@ class Settings:
     jobs_table: str = DEFAULT_JOBS_TABLE
     roster_table: str = DEFAULT_ROSTER_TABLE
     idempotency_table: str = DEFAULT_IDEMPOTENCY_TABLE
+    tenants_table: str = DEFAULT_TENANTS_TABLE
     event_bus_name: str = DEFAULT_EVENT_BUS
     import_queue_url: str = ""
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
@@ -44,6 +46,7 @@ class Settings:
     # a job whose file has not arrived by then reads as FAILED (see jobs.store).
     direct_upload_deadline_seconds: int = 900
     token_endpoint_url: str = ""
+    token_issuer_url: str = ""  # the user pool's issuer (the authorizer fetches its JWKS)
     password_hash_log2_n: int = 14
     import_lease_seconds: int = 120
     import_chunk_rows: int = 2000
@@ -69,6 +72,7 @@ class Settings:
             jobs_table=text("JOBS_TABLE_NAME", DEFAULT_JOBS_TABLE),
             roster_table=text("ROSTER_TABLE_NAME", DEFAULT_ROSTER_TABLE),
             idempotency_table=text("IDEMPOTENCY_TABLE_NAME", DEFAULT_IDEMPOTENCY_TABLE),
+            tenants_table=text("TENANTS_TABLE_NAME", DEFAULT_TENANTS_TABLE),
             event_bus_name=text("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
             import_queue_url=text("IMPORT_QUEUE_URL", ""),
             max_upload_bytes=number("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
@@ -76,6 +80,7 @@ class Settings:
             download_url_expiry_seconds=number("DOWNLOAD_URL_EXPIRY_SECONDS", 300),
             direct_upload_deadline_seconds=number("DIRECT_UPLOAD_DEADLINE_SECONDS", 900),
             token_endpoint_url=text("TOKEN_ENDPOINT_URL", ""),
+            token_issuer_url=text("TOKEN_ISSUER_URL", ""),
             password_hash_log2_n=number("PASSWORD_HASH_LOG2_N", 14),
             import_lease_seconds=number("IMPORT_LEASE_SECONDS", 120),
             import_chunk_rows=number("IMPORT_CHUNK_ROWS", 2000),

@@ -21,7 +21,12 @@ ROSTER_TABLE = TableSpec(local_name="rostering-roster", partition_key="pk", sort
 # Idempotency records of the upload route (Powertools idempotency: pk "id", TTL "expiration").
 IDEMPOTENCY_TABLE = TableSpec(local_name="rostering-idempotency", partition_key="id", ttl_attribute="expiration")
 
-TABLES = (JOBS_TABLE, ROSTER_TABLE, IDEMPOTENCY_TABLE)
+# Tenants: pk = the Cognito app client id; the authorizer accepts a client only while its item
+# says ACTIVE (written by ``python -m ops.tenants``; see docs/AUTH.md).
+TENANTS_TABLE = TableSpec(local_name="rostering-tenants", partition_key="clientId")
+TENANT_ACTIVE = "ACTIVE"
+
+TABLES = (JOBS_TABLE, ROSTER_TABLE, IDEMPOTENCY_TABLE, TENANTS_TABLE)
 
 BUCKET_LOCAL_NAME = "rostering-uploads"
 EVENT_BUS_LOCAL_NAME = "rostering-events"
