@@ -41,7 +41,7 @@ bench: $(INSTALLED)
 	$(PY) -m bench
 
 fuzz: $(INSTALLED)
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 tests/integration/test_upload_properties.py \
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -n 2 tests/integration/test_upload_properties.py tests/integration/test_token_properties.py \
 		tests/integration/test_importer_properties.py tests/e2e/test_api_fuzz.py
 	LOAD_CLIENTS=40 LOAD_UPLOADS_PER_CLIENT=25 $(PY) -m pytest tests/e2e/test_load.py
 	$(PY) -m pytest -m slow tests/e2e

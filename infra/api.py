@@ -1,9 +1,9 @@
 """HTTP API with the tenant authorizer and the three HTTP functions (upload, status, token).
 
 The authorizer is a Lambda REQUEST authorizer (``lambdas/authorizer``): it verifies the Cognito
-access token as the JWT authorizer would and accepts only clients registered in the tenants
-table by ``python -m ops.tenants``. Its configuration names no tenant, so onboarding needs no
-deploy and has no 50-audience ceiling (docs/AUTH.md).
+access token as the JWT authorizer would, checks the route's scopes, and accepts only clients
+registered in the tenants table by ``python -m ops.tenants``. Its configuration names no tenant,
+so onboarding needs no deploy and has no 50-audience ceiling (docs/AUTH.md).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from infra import constants as c
 from infra.auth import Auth
 from infra.functions import PythonFunction
 from infra.storage import Storage
+from lambdas.common import routes
 
 _ACCESS_LOG_FORMAT = {
     "requestId": "$context.requestId",
@@ -100,7 +101,6 @@ class Api(Construct):
             {c.Env.TENANTS_TABLE_NAME: storage.tenants.table_name, c.Env.TOKEN_ISSUER_URL: auth.issuer},
         )
         storage.tenants.grant(self.authorizer_function.role, "dynamodb:GetItem")
-        self.functions = (*self.functions, self.authorizer_function)
         self.authorizer = authorizers.HttpLambdaAuthorizer(
             "TenantAuthorizer",
             self.authorizer_function.function,
@@ -120,32 +120,35 @@ class Api(Construct):
             throttle=apigw.ThrottleSettings(rate_limit=c.THROTTLE_RATE_LIMIT, burst_limit=c.THROTTLE_BURST_LIMIT),
             access_log_settings=_AccessLogSettings(self.access_logs),
         )
-        # Route scopes are checked by the authorizer (reads: read or import; writes: import).
-        self._routes(c.UPLOAD_PATHS, apigw.HttpMethod.POST, self.upload, protected=True)
-        self._routes(c.READ_PATHS, apigw.HttpMethod.GET, self.status, protected=True)
-        for route in self._routes(c.TOKEN_PATHS, apigw.HttpMethod.POST, self.token, protected=False):
-            Validations.of(route).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-APIG4",
-                    reason="The token route is how a client obtains a token: it authenticates with its "
-                    "client id and secret, which Cognito checks.",
-                )
-            )
+        self._routes({target.spec.name: target for target in self.functions})
+        self.functions = (*self.functions, self.authorizer_function)
         self.url = self.http_api.api_endpoint + "/"
 
-    def _routes(
-        self, paths: tuple[str, ...], method: apigw.HttpMethod, target: PythonFunction, *, protected: bool
-    ) -> list[apigw.HttpRoute]:
-        integration = integrations.HttpLambdaIntegration(f"{target.spec.name.title()}Integration", target.function)
-        routes: list[apigw.HttpRoute] = []
-        for path in paths:
-            routes += self.http_api.add_routes(
-                path=path,
-                methods=[method],
-                integration=integration,
-                authorizer=self.authorizer if protected else apigw.HttpNoneAuthorizer(),
-            )
-        return routes
+    def _routes(self, functions: dict[str, PythonFunction]) -> None:
+        """Every row of the route table: each path and alias and its function; the authorizer checks
+        the row's scopes (a Lambda authorizer's routes carry no authorization scopes)."""
+        integrations_by_function = {
+            name: integrations.HttpLambdaIntegration(f"{name.title()}Integration", target.function)
+            for name, target in functions.items()
+        }
+        for route in routes.ROUTES:
+            for path in route.paths:
+                added = self.http_api.add_routes(
+                    path=path,
+                    methods=[apigw.HttpMethod(route.method)],
+                    integration=integrations_by_function[route.function],
+                    authorizer=self.authorizer if route.scopes else apigw.HttpNoneAuthorizer(),
+                )
+                if route.scopes is None:
+                    for public in added:
+                        Validations.of(public).acknowledge(_PUBLIC_ROUTE)
+
+
+_PUBLIC_ROUTE = Acknowledgment(
+    id="AwsSolutions-APIG4",
+    reason="The token route is how a client obtains a token: it authenticates with its "
+    "client id and secret, which Cognito checks.",
+)
 
 
 @jsii.implements(apigw.IAccessLogSettings)

@@ -100,7 +100,7 @@ LAMBDA_REQUIREMENTS = "requirements.txt"  # inside lambdas/
 LAMBDA_PYTHON_VERSION = "3.13"
 LAMBDA_PLATFORM = "manylinux2014_aarch64"
 POWERTOOLS_SERVICE_NAME = observability.SERVICE
-METRICS_NAMESPACE = observability.metrics.namespace or "Rostering"
+METRICS_NAMESPACE = observability.NAMESPACE
 
 # --- import queue --------------------------------------------------------------------------------
 # Each message is one file or one chunk of IMPORT_CHUNK_ROWS rows whose passwords are hashed
@@ -108,42 +108,16 @@ METRICS_NAMESPACE = observability.metrics.namespace or "Rostering"
 IMPORT_BATCH_SIZE = 1
 IMPORT_MAX_CONCURRENCY = 10  # caps the chunk fan-out (and DynamoDB write rate) without reserving concurrency
 IMPORT_VISIBILITY_TIMEOUT = Duration.seconds(IMPORTER.timeout.to_seconds() * 6)
-IMPORT_MAX_RECEIVE_COUNT = 5
+IMPORT_MAX_RECEIVE_COUNT = schema.IMPORT_MAX_RECEIVE_COUNT
 DLQ_RETENTION = Duration.days(14)
 
 # --- api -----------------------------------------------------------------------------------------
-# SPEC section 4; the second path of each pair is the alias printed in the public docs.
-UPLOAD_PATHS = ("/api/v1/upload", "/api/v1/upload/api/v1/upload", "/api/v1/upload/url")
-READ_PATHS = (
-    "/api/v1/status/{referenceId}",
-    "/api/v1/upload/api/v1/status/{referenceId}",
-    "/api/v1/download/{referenceId}",
-    "/api/v1/upload/api/v1/download/{referenceId}",
-)
-TOKEN_PATHS = ("/api/v1/oauth2/tokens", "/api/v1/upload/v1/oauth2/tokens")
+# The routes themselves: lambdas/common/routes.py (method, path, aliases, function, scopes).
 THROTTLE_RATE_LIMIT = 50  # requests per second, whole stage
 THROTTLE_BURST_LIMIT = 100
 
 # --- monitoring ----------------------------------------------------------------------------------
-IMPORTS_FAILED_METRIC = "ImportsFailed"
+IMPORTS_FAILED_METRIC = observability.Metric.IMPORTS_FAILED
 ALARM_PERIOD = Duration.minutes(5)
 
-
-class Env:
-    """Environment variable names read by ``lambdas.common.config.Settings.from_env``."""
-
-    BUCKET_NAME = "BUCKET_NAME"
-    JOBS_TABLE_NAME = "JOBS_TABLE_NAME"
-    ROSTER_TABLE_NAME = "ROSTER_TABLE_NAME"
-    IDEMPOTENCY_TABLE_NAME = "IDEMPOTENCY_TABLE_NAME"
-    TENANTS_TABLE_NAME = "TENANTS_TABLE_NAME"
-    TOKEN_ISSUER_URL = "TOKEN_ISSUER_URL"  # noqa: S105 - a variable name
-    EVENT_BUS_NAME = "EVENT_BUS_NAME"
-    IMPORT_QUEUE_URL = "IMPORT_QUEUE_URL"
-    MAX_UPLOAD_BYTES = "MAX_UPLOAD_BYTES"
-    UPLOAD_URL_EXPIRY_SECONDS = "UPLOAD_URL_EXPIRY_SECONDS"
-    DOWNLOAD_URL_EXPIRY_SECONDS = "DOWNLOAD_URL_EXPIRY_SECONDS"
-    TOKEN_ENDPOINT_URL = "TOKEN_ENDPOINT_URL"  # noqa: S105 - a variable name
-    PASSWORD_HASH_LOG2_N = "PASSWORD_HASH_LOG2_N"  # noqa: S105 - a variable name
-    IMPORT_LEASE_SECONDS = "IMPORT_LEASE_SECONDS"
-    IMPORT_CHUNK_ROWS = "IMPORT_CHUNK_ROWS"
+Env = config.Env  # the environment variable names Settings.from_env reads

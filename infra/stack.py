@@ -16,6 +16,7 @@ from infra.bundling import lambda_code
 from infra.importer import Importer
 from infra.monitoring import Monitoring
 from infra.storage import Storage
+from lambdas.common import routes
 
 BUCKET_NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
 
@@ -78,7 +79,7 @@ class RosteringStack(Stack):
 
         outputs = {
             "ApiUrl": (api.url, "Base URL of the Rostering API"),
-            "TokenUrl": (f"{api.url}api/v1/oauth2/tokens", "Token route (client_credentials)"),
+            "TokenUrl": (api.url + routes.TOKEN.path.removeprefix("/"), "Token route (client_credentials)"),
             "CognitoTokenEndpoint": (auth.token_endpoint_url, "Cognito /oauth2/token the token route forwards to"),
             "UserPoolId": (auth.user_pool.user_pool_id, "Tenants are app clients of this pool"),
             "BucketName": (storage.bucket.bucket_name, "Uploads bucket"),

@@ -29,7 +29,7 @@ from lambdas.authorizer.tokens import (
     TokenVerifier,
     Unauthorized,
 )
-from lambdas.common.identity import route_scopes
+from lambdas.common.routes import scopes_of
 
 __all__ = [
     "ALGORITHM",
@@ -46,7 +46,7 @@ ClientIdsProvider = Callable[[], Collection[str]]
 
 
 class RequestAuthorizer(Protocol):
-    def request_context(self, authorization: str | None, method: str, route_key: str) -> dict[str, Any]:
+    def request_context(self, authorization: str | None, route_key: str) -> dict[str, Any]:
         """``requestContext.authorizer`` for an authorized request; raises ``AuthorizerDenied``."""
         ...
 
@@ -75,8 +75,8 @@ class JwtAuthorizer:
     def authorize(self, authorization: str | None, route_scopes: Collection[str] = ()) -> dict[str, Any]:
         return self._verifier.authorize(authorization, route_scopes)
 
-    def request_context(self, authorization: str | None, method: str, route_key: str) -> dict[str, Any]:
-        return {"jwt": self.authorize(authorization, route_scopes(method))}
+    def request_context(self, authorization: str | None, route_key: str) -> dict[str, Any]:
+        return {"jwt": self.authorize(authorization, scopes_of(route_key) or ())}
 
 
 class LambdaAuthorizer:
@@ -85,7 +85,7 @@ class LambdaAuthorizer:
     def __init__(self, verifier: TokenVerifier) -> None:
         self._verifier = verifier
 
-    def request_context(self, authorization: str | None, method: str, route_key: str) -> dict[str, Any]:
+    def request_context(self, authorization: str | None, route_key: str) -> dict[str, Any]:
         if not authorization:
             raise Unauthorized("the request has no token")
         answer = decide(authorizer_event(authorization, route_key), self._verifier)

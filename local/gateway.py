@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from lambdas.common.identity import IMPORT_SCOPES, READ_SCOPES
+from lambdas.common.routes import ROUTES, UPLOAD_URL, Route
 from local.authorizer import AuthorizerDenied, RequestAuthorizer, denial_response
 
 HTTP_API_MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API payload limit
@@ -27,35 +27,26 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
-    method: str
-    path: str  # "/api/v1/status/{referenceId}"
-    function: str  # "upload" | "status" | "token"
-    scopes: tuple[str, ...] | None  # None: no authorizer
+class GatewayRoute:
+    """One path of a row of the route table, as API Gateway keys it (an alias is a route of its own)."""
+
+    route: Route
+    path: str
 
     @property
     def key(self) -> str:
-        return f"{self.method} {self.path}"
+        return f"{self.route.method} {self.path}"
 
-    def match(self, path: str) -> dict[str, str] | None:
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if method != self.route.method:
+            return None
         pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path)) + "$"
         found = re.match(pattern, path)
         return found.groupdict() if found else None
 
 
-IMPORT = IMPORT_SCOPES
-READ = READ_SCOPES
-ROUTES = (
-    Route("POST", "/api/v1/oauth2/tokens", "token", None),
-    Route("POST", "/api/v1/upload/v1/oauth2/tokens", "token", None),
-    Route("POST", "/api/v1/upload", "upload", IMPORT),
-    Route("POST", "/api/v1/upload/api/v1/upload", "upload", IMPORT),
-    Route("POST", "/api/v1/upload/url", "upload", IMPORT),
-    Route("GET", "/api/v1/status/{referenceId}", "status", READ),
-    Route("GET", "/api/v1/upload/api/v1/status/{referenceId}", "status", READ),
-    Route("GET", "/api/v1/download/{referenceId}", "status", READ),
-    Route("GET", "/api/v1/upload/api/v1/download/{referenceId}", "status", READ),
-)
+def gateway_routes(routes: Iterable[Route] = ROUTES) -> tuple[GatewayRoute, ...]:
+    return tuple(GatewayRoute(route, path) for route in routes for path in route.paths)
 
 
 class LocalContext:
@@ -89,7 +80,7 @@ class Gateway:
         self._handlers = handlers
         self._authorizer = authorizer
         self._documents = dict(extra_documents or {})
-        self._routes = tuple(routes)
+        self._routes = gateway_routes(routes)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         return self.respond(Request(environ))(environ, start_response)
@@ -98,42 +89,41 @@ class Gateway:
         if request.method == "GET" and request.path in self._documents:
             content_type, document = self._documents[request.path]
             return Response(document, 200, content_type=content_type)
-        route, parameters = self._route(request.method, request.path)
-        if route is None:
+        found, parameters = self._route(request.method, request.path)
+        if found is None:
             return _json(404, {"message": "Not Found"})
         if (request.content_length or 0) > HTTP_API_MAX_BODY:
             return _json(413, {"message": "Request Entity Too Large"})
+        route = found.route
         authorized = None
         if route.scopes is not None:
             try:
-                authorized = self._authorizer.request_context(
-                    request.headers.get("Authorization"), route.method, route.key
-                )
+                authorized = self._authorizer.request_context(request.headers.get("Authorization"), found.key)
             except AuthorizerDenied as denied:
                 status, headers, body = denial_response(denied)
                 return Response(body, status, headers=headers)
-        event = build_event(request, route, parameters, authorized)
+        event = build_event(request, found.key, parameters, authorized)
         if len(json.dumps(event)) > LAMBDA_MAX_EVENT:
             return _json(
                 413,
                 {
                     "code": "FILE_TOO_LARGE",
                     "message": "The request is over the 6 MB Lambda event limit: send the file gzip-compressed "
-                    "(users.csv.gz) or through POST /api/v1/upload/url.",
+                    f"(users.csv.gz) or through {UPLOAD_URL.key}.",
                 },
             )
         result = self._handlers[route.function](event, LocalContext(route.function))
         return to_http(result)
 
-    def _route(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+    def _route(self, method: str, path: str) -> tuple[GatewayRoute | None, dict[str, str]]:
         for route in self._routes:
-            if route.method == method and (parameters := route.match(path)) is not None:
+            if (parameters := route.match(method, path)) is not None:
                 return route, parameters
         return None, {}
 
 
 def build_event(
-    request: Request, route: Route, path_parameters: dict[str, str], authorizer: dict[str, Any] | None
+    request: Request, route_key: str, path_parameters: dict[str, str], authorizer: dict[str, Any] | None
 ) -> dict[str, Any]:
     """An HTTP API payload 2.0 event, as API Gateway builds it."""
     now = datetime.now(UTC)
@@ -158,7 +148,7 @@ def build_event(
             "userAgent": request.headers.get("User-Agent", ""),
         },
         "requestId": base64.b64encode(uuid.uuid4().bytes[:12]).decode(),
-        "routeKey": route.key,
+        "routeKey": route_key,
         "stage": "$default",
         "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "timeEpoch": int(now.timestamp() * 1000),
@@ -167,7 +157,7 @@ def build_event(
         request_context["authorizer"] = authorizer
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": route.key,
+        "routeKey": route_key,
         "rawPath": request.path,
         "rawQueryString": request.query_string.decode("latin-1"),
         "headers": headers,

@@ -48,7 +48,9 @@ def create_import_queue(sqs: Any, s3: Any, settings: Settings, *, visibility_tim
         QueueName=schema.IMPORT_QUEUE_LOCAL_NAME,
         Attributes={
             "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(schema.IMPORT_MAX_RECEIVE_COUNT)}
+            ),
         },
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

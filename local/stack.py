@@ -4,6 +4,7 @@ the queue pump, and the gateway on ``PORT``; Ctrl-C stops them all."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import signal
@@ -16,7 +17,8 @@ import boto3
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from lambdas.common.config import Settings
+from lambdas.common import observability, routes
+from lambdas.common.config import Env, Settings
 from local.issuer import DEFAULT_LOCAL_CLIENTS, ENDPOINT_PATH, LocalIssuer, parse_clients
 from local.resources import create_bucket, create_import_queue, create_tables
 from local.s3_policy import PostPolicyGuard
@@ -28,8 +30,8 @@ LOCAL_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_SERVICE_NAME": "rostering",
-    "POWERTOOLS_METRICS_NAMESPACE": "Rostering",
+    "POWERTOOLS_SERVICE_NAME": observability.SERVICE,
+    "POWERTOOLS_METRICS_NAMESPACE": observability.NAMESPACE,
 }
 
 
@@ -53,21 +55,18 @@ class LocalStack:
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.aws_url,
-                "TOKEN_ENDPOINT_URL": token_base + ENDPOINT_PATH,
-                "TOKEN_ISSUER_URL": self.issuer.issuer_url,
+                Env.TOKEN_ENDPOINT_URL: token_base + ENDPOINT_PATH,
+                Env.TOKEN_ISSUER_URL: self.issuer.issuer_url,
             }
         )
         settings = Settings.from_env()
         queues = self._create_resources(settings)
-        os.environ["IMPORT_QUEUE_URL"] = queues["queue_url"]
+        os.environ[Env.IMPORT_QUEUE_URL] = queues["queue_url"]
 
         # Imported only now: each handler reads its configuration from the environment at import.
         from lambdas.authorizer.registry import TenantRegistry
         from lambdas.authorizer.tokens import TokenVerifier
         from lambdas.importer import handler as importer
-        from lambdas.status import handler as status
-        from lambdas.token import handler as token
-        from lambdas.upload import handler as upload
         from local.authorizer import LambdaAuthorizer
         from local.gateway import Gateway
         from local.pump import QueuePump
@@ -81,7 +80,9 @@ class LocalStack:
             TokenVerifier(issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, is_tenant=registry.is_tenant)
         )
         gateway = Gateway(
-            handlers={"token": token.lambda_handler, "upload": upload.lambda_handler, "status": status.lambda_handler},
+            handlers={
+                name: importlib.import_module(f"lambdas.{name}.handler").lambda_handler for name in routes.functions()
+            },
             authorizer=authorizer,
             extra_documents={"/openapi.yaml": ("application/yaml", OPENAPI.read_bytes())},
         )
@@ -127,12 +128,12 @@ Rostering Upload API (local stack) at {url}
 
 Try it:
   TOKEN=$(curl -s --form grant_type=client_credentials --form client_id={client_id} \\
-      --form client_secret={secret} {url}/api/v1/oauth2/tokens \\
+      --form client_secret={secret} {url}{routes.TOKEN.path} \\
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s --header "Authorization: Bearer $TOKEN" --header 'Content-Type: multipart/form-data' \\
-      --form 'file=@users.csv' {url}/api/v1/upload
-  curl -s --header "Authorization: Bearer $TOKEN" {url}/api/v1/status/<referenceId>
-  curl -s --header "Authorization: Bearer $TOKEN" {url}/api/v1/download/<referenceId>
+      --form 'file=@users.csv' {url}{routes.UPLOAD.path}
+  curl -s --header "Authorization: Bearer $TOKEN" {url}{routes.STATUS.path}
+  curl -s --header "Authorization: Bearer $TOKEN" {url}{routes.DOWNLOAD.path}
 """
 
 

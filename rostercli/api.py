@@ -22,7 +22,7 @@ from urllib3.util.retry import Retry
 
 from rostercli.config import Settings
 from rostercli.plan import Route, Upload
-from rostercli.tokens import TokenCache
+from rostercli.tokens import Credentials, TokenCache
 
 TERMINAL = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"})
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -133,13 +133,14 @@ class Client:
         self._settings = settings
         self._session = session or make_session()
         self._cache = cache if cache is not None else TokenCache(settings.cache_dir)
+        self._credentials = Credentials(settings.api_url, settings.client_id, settings.client_secret)
 
     # -- token ---------------------------------------------------------------------------------------------
 
     def token(self, *, fresh: bool = False) -> str:
         """An access token, from the cache unless ``fresh`` or about to expire."""
         api_url, client_id = self._settings.api_url, self._settings.client_id
-        if not fresh and (cached := self._cache.get(api_url, client_id)):
+        if not fresh and (cached := self._cache.get(self._credentials)):
             return cached
         response = self._send(
             "POST",
@@ -157,7 +158,7 @@ class Client:
         raise_for(response, "token request")
         answer = response.json()
         token = str(answer["access_token"])
-        self._cache.put(api_url, client_id, token, float(answer.get("expires_in", 3600)))
+        self._cache.put(self._credentials, token, float(answer.get("expires_in", 3600)))
         return token
 
     # -- routes --------------------------------------------------------------------------------------------
@@ -265,7 +266,7 @@ class Client:
             )
             if response.status_code != 401 or fresh:
                 return response
-            self._cache.forget(self._settings.api_url, self._settings.client_id)
+            self._cache.forget(self._credentials)
             fresh = True
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:

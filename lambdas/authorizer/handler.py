@@ -18,8 +18,8 @@ from lambdas.authorizer.jwks import Jwks
 from lambdas.authorizer.registry import TenantRegistry
 from lambdas.authorizer.tokens import Forbidden, TokenVerifier, Unauthorized
 from lambdas.common.config import Settings
-from lambdas.common.identity import route_scopes
 from lambdas.common.observability import logger
+from lambdas.common.routes import scopes_of
 
 CONTEXT_CLAIMS = ("client_id", "scope", "sub", "jti", "exp", "iat", "token_use")
 
@@ -39,11 +39,13 @@ def verifier() -> TokenVerifier:
 
 def decide(event: dict[str, Any], token_verifier: TokenVerifier) -> dict[str, Any]:
     """The simple response for ``event``; raises ``Unauthorized`` for a token API Gateway must refuse with 401."""
-    method = str(event.get("routeKey", "")).partition(" ")[0]
     headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    scopes = scopes_of(str(event.get("routeKey", "")))
     try:
-        verified = token_verifier.authorize(headers.get("authorization"), route_scopes(method))
+        verified = token_verifier.authorize(headers.get("authorization"), scopes or ())
     except Forbidden:
+        return {"isAuthorized": False}
+    if not scopes:  # a route the table does not protect never reaches this authorizer
         return {"isAuthorized": False}
     claims = verified["claims"]
     return {"isAuthorized": True, "context": {name: claims[name] for name in CONTEXT_CLAIMS if name in claims}}

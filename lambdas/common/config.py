@@ -30,6 +30,27 @@ DEFAULT_TENANTS_TABLE = schema.TENANTS_TABLE.local_name
 DEFAULT_EVENT_BUS = schema.EVENT_BUS_LOCAL_NAME
 
 
+class Env:
+    """The environment variable names ``Settings.from_env`` reads (the CDK stack sets them from here)."""
+
+    BUCKET_NAME = "BUCKET_NAME"
+    JOBS_TABLE_NAME = "JOBS_TABLE_NAME"
+    ROSTER_TABLE_NAME = "ROSTER_TABLE_NAME"
+    IDEMPOTENCY_TABLE_NAME = "IDEMPOTENCY_TABLE_NAME"
+    TENANTS_TABLE_NAME = "TENANTS_TABLE_NAME"
+    TOKEN_ISSUER_URL = "TOKEN_ISSUER_URL"  # noqa: S105 - a variable name
+    EVENT_BUS_NAME = "EVENT_BUS_NAME"
+    IMPORT_QUEUE_URL = "IMPORT_QUEUE_URL"
+    MAX_UPLOAD_BYTES = "MAX_UPLOAD_BYTES"
+    UPLOAD_URL_EXPIRY_SECONDS = "UPLOAD_URL_EXPIRY_SECONDS"
+    DOWNLOAD_URL_EXPIRY_SECONDS = "DOWNLOAD_URL_EXPIRY_SECONDS"
+    DIRECT_UPLOAD_DEADLINE_SECONDS = "DIRECT_UPLOAD_DEADLINE_SECONDS"
+    TOKEN_ENDPOINT_URL = "TOKEN_ENDPOINT_URL"  # noqa: S105 - a variable name
+    PASSWORD_HASH_LOG2_N = "PASSWORD_HASH_LOG2_N"  # noqa: S105 - a variable name
+    IMPORT_LEASE_SECONDS = "IMPORT_LEASE_SECONDS"
+    IMPORT_CHUNK_ROWS = "IMPORT_CHUNK_ROWS"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     bucket_name: str = DEFAULT_BUCKET_NAME
@@ -68,20 +89,20 @@ class Settings:
             return value
 
         return cls(
-            bucket_name=text("BUCKET_NAME", DEFAULT_BUCKET_NAME),
-            jobs_table=text("JOBS_TABLE_NAME", DEFAULT_JOBS_TABLE),
-            roster_table=text("ROSTER_TABLE_NAME", DEFAULT_ROSTER_TABLE),
-            idempotency_table=text("IDEMPOTENCY_TABLE_NAME", DEFAULT_IDEMPOTENCY_TABLE),
-            tenants_table=text("TENANTS_TABLE_NAME", DEFAULT_TENANTS_TABLE),
-            event_bus_name=text("EVENT_BUS_NAME", DEFAULT_EVENT_BUS),
-            import_queue_url=text("IMPORT_QUEUE_URL", ""),
-            max_upload_bytes=number("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
-            upload_url_expiry_seconds=number("UPLOAD_URL_EXPIRY_SECONDS", 900),
-            download_url_expiry_seconds=number("DOWNLOAD_URL_EXPIRY_SECONDS", 300),
-            direct_upload_deadline_seconds=number("DIRECT_UPLOAD_DEADLINE_SECONDS", 900),
-            token_endpoint_url=text("TOKEN_ENDPOINT_URL", ""),
-            token_issuer_url=text("TOKEN_ISSUER_URL", ""),
-            password_hash_log2_n=number("PASSWORD_HASH_LOG2_N", 14),
-            import_lease_seconds=number("IMPORT_LEASE_SECONDS", 120),
-            import_chunk_rows=number("IMPORT_CHUNK_ROWS", 2000),
+            bucket_name=text(Env.BUCKET_NAME, DEFAULT_BUCKET_NAME),
+            jobs_table=text(Env.JOBS_TABLE_NAME, DEFAULT_JOBS_TABLE),
+            roster_table=text(Env.ROSTER_TABLE_NAME, DEFAULT_ROSTER_TABLE),
+            idempotency_table=text(Env.IDEMPOTENCY_TABLE_NAME, DEFAULT_IDEMPOTENCY_TABLE),
+            tenants_table=text(Env.TENANTS_TABLE_NAME, DEFAULT_TENANTS_TABLE),
+            event_bus_name=text(Env.EVENT_BUS_NAME, DEFAULT_EVENT_BUS),
+            import_queue_url=text(Env.IMPORT_QUEUE_URL, ""),
+            max_upload_bytes=number(Env.MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES),
+            upload_url_expiry_seconds=number(Env.UPLOAD_URL_EXPIRY_SECONDS, 900),
+            download_url_expiry_seconds=number(Env.DOWNLOAD_URL_EXPIRY_SECONDS, 300),
+            direct_upload_deadline_seconds=number(Env.DIRECT_UPLOAD_DEADLINE_SECONDS, 900),
+            token_endpoint_url=text(Env.TOKEN_ENDPOINT_URL, ""),
+            token_issuer_url=text(Env.TOKEN_ISSUER_URL, ""),
+            password_hash_log2_n=number(Env.PASSWORD_HASH_LOG2_N, 14),
+            import_lease_seconds=number(Env.IMPORT_LEASE_SECONDS, 120),
+            import_chunk_rows=number(Env.IMPORT_CHUNK_ROWS, 2000),
         )

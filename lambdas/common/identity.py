@@ -11,14 +11,6 @@ from lambdas.common.errors import Forbidden
 RESOURCE_SERVER = "rostering"
 SCOPE_IMPORT = f"{RESOURCE_SERVER}/import"
 SCOPE_READ = f"{RESOURCE_SERVER}/read"
-IMPORT_SCOPES = (SCOPE_IMPORT,)
-READ_SCOPES = (SCOPE_READ, SCOPE_IMPORT)  # status and download accept either scope
-
-
-def route_scopes(method: str) -> tuple[str, ...]:
-    """The scopes a protected route requires (any one of them): reads (GET) accept either scope,
-    every other method imports."""
-    return READ_SCOPES if method.upper() == "GET" else IMPORT_SCOPES
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,3 +33,5 @@ EVENT_BUS_LOCAL_NAME = "rostering-events"
 IMPORT_QUEUE_LOCAL_NAME = "rostering-import"
 IMPORT_DLQ_LOCAL_NAME = "rostering-import-dlq"
 EVENT_SOURCE = "rostering.imports"
+# Receives of one import message before SQS moves it to the dead-letter queue (stack and local stack).
+IMPORT_MAX_RECEIVE_COUNT = 5

@@ -19,11 +19,13 @@ import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common.config import Settings
-from lambdas.common.observability import logger, metrics
+from lambdas.common.errors import EmptyFile, FileTooLarge, InvalidFileType
+from lambdas.common.observability import Metric, logger, metrics
 from lambdas.importer import planning
 from lambdas.importer.chunks import ChunkItem, RosterRules, apply_chunk, item_from_json, item_to_json, tally
 from lambdas.importer.messages import ChunkQueue, ChunkReady, Message, UploadArrived
 from lambdas.importer.report import ReportWriter
+from lambdas.intake.content import check_csv_size, check_stored_csv
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.model import REFERENCE_ID, SUMMARY_FIELDS, JobStatus, is_terminal, plain
 from lambdas.jobs.objects import JobFiles, SourceFile
@@ -166,15 +168,26 @@ class Importer:
             self._finalize_if_done(tenant, reference_id)
         elif job.get("fanOut"):
             self._dispatch(tenant, reference_id, attempt, int(job["chunksTotal"]))
-        elif source.size > self._settings.max_upload_bytes:
-            limit = self._settings.max_upload_bytes
-            message = f"The file has {source.size} bytes; the limit is {limit}."
-            self._fail(tenant, reference_id, attempt, Issue(0, None, planning.FILE_TOO_LARGE, message))
+        elif (refused := self._refused_upload(reference_id, source)) is not None:
+            self._fail(tenant, reference_id, attempt, refused)
         else:
             try:
                 self._plan(tenant, reference_id, job, attempt)
             except FileRejected as rejected:
                 self._fail(tenant, reference_id, attempt, rejected.issue)
+
+    def _refused_upload(self, reference_id: str, source: SourceFile) -> Issue | None:
+        """What the upload route answers 413/415 (size; and content, for a presigned POST, which
+        never passed the route), as a file-level error at row 0."""
+        try:
+            if source.source == "presigned":
+                with closing(self._files.open_pending(reference_id)) as body:
+                    check_stored_csv(body, source.size, self._settings.max_upload_bytes)
+            else:
+                check_csv_size(source.size, self._settings.max_upload_bytes)
+        except (EmptyFile, FileTooLarge, InvalidFileType) as refused:
+            return Issue(0, None, refused.code, refused.message)
+        return None
 
     def _plan(self, tenant: str, reference_id: str, job: Mapping[str, Any], attempt: str) -> None:
         chunk_rows = self._settings.import_chunk_rows
@@ -299,7 +312,7 @@ class Importer:
             warnings=report.warnings,
         )
         if finished is not None:
-            self._announce(tenant, finished, "ImportsCompleted")
+            self._announce(tenant, finished, Metric.IMPORTS_COMPLETED)
         self._files.delete_chunks(reference_id)
 
     def _fail(self, tenant: str, reference_id: str, attempt: str, issue: Issue) -> None:
@@ -327,7 +340,7 @@ class Importer:
         )
         if finished is None:
             raise LeaseLost(reference_id)
-        self._announce(tenant, finished, "ImportsFailed")
+        self._announce(tenant, finished, Metric.IMPORTS_FAILED)
 
     def _announce(self, tenant: str, job: Mapping[str, Any], metric: str) -> None:
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)

@@ -17,7 +17,6 @@ from lambdas.roster.contract import FileRejected, Issue, PlannedRow
 INVALID_ENCODING = "INVALID_ENCODING"
 MALFORMED_CSV = "MALFORMED_CSV"
 MISSING_HEADER = "MISSING_HEADER"
-FILE_TOO_LARGE = "FILE_TOO_LARGE"
 
 # Organizations are applied in file order in one piece: a parent may be any earlier row.
 UNSPLIT_TEMPLATES = frozenset({"organizations"})

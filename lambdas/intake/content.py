@@ -1,8 +1,12 @@
 """Is this CSV? Checks of the (decompressed) file content, in one pass and without a copy.
 
 The upload route only refuses what is not CSV text at all (SPEC section 4: NUL bytes, binary
-magic, not UTF-8, a header row that does not parse). Everything about columns and rows is the
-importer's business, so that a file is judged by one set of rules.
+magic, not UTF-8, a header row that does not parse) or too big. Everything about columns and rows
+is the importer's business, so that a file is judged by one set of rules.
+
+A file sent by presigned POST reaches storage without passing the route: the importer runs the
+very same checks on it (``check_stored_csv``) before planning, so that what the route answers
+413/415 ends ``FAILED`` with that code.
 """
 
 from __future__ import annotations
@@ -10,8 +14,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from typing import IO
 
-from lambdas.common.errors import EmptyFile, InvalidFileType
+from lambdas.common.errors import EmptyFile, FileTooLarge, InvalidFileType
 
 DECODE_CHUNK = 1 << 18
 HEADER_LIMIT = 64 * 1024
@@ -29,6 +34,22 @@ BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
     (b"BZh", "bzip2-compressed data"),
 )
+
+
+def check_csv_size(size: int, max_bytes: int, *, compressed: bool = False) -> None:
+    """Raise ``FileTooLarge`` when the CSV (decompressed) has more than ``max_bytes`` bytes."""
+    if size > max_bytes:
+        raise FileTooLarge(
+            f"The CSV file is larger than {max_bytes} bytes{' once decompressed' if compressed else ''}: "
+            "split it into smaller files."
+        )
+
+
+def check_stored_csv(body: IO[bytes], size: int, max_bytes: int) -> None:
+    """The upload route's checks of a file that reached storage another way (a presigned POST):
+    its size, then its content (read whole: it is at most ``max_bytes``)."""
+    check_csv_size(size, max_bytes)
+    check_csv_content(body.read(max_bytes + 1))
 
 
 def check_csv_content(content: bytes | bytearray) -> None:

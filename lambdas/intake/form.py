@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
-from lambdas.common.errors import EmptyFile, FileTooLarge, InvalidFileType, MalformedRequest, MissingFile
+from lambdas.common.errors import EmptyFile, InvalidFileType, MalformedRequest, MissingFile
+from lambdas.intake.content import check_csv_size
 
 FILE_FIELD = "file"
 DRY_RUN_FIELD = "dryRun"
@@ -87,7 +88,7 @@ class _FileSink:
     """Collects the ``file`` part, decompressing gzip while streaming, within ``max_bytes``."""
 
     def __init__(self, segment: MultipartSegment, max_bytes: int, size_hint: int) -> None:
-        self.name = _display_name(segment.filename)
+        self.name = clean_file_name(segment.filename)
         lowered = self.name.lower()
         part_type = (segment.content_type or "").lower()
         if not lowered.endswith(CSV_SUFFIXES) and part_type not in CSV_TYPES:
@@ -108,11 +109,7 @@ class _FileSink:
             self.content[start : self.received] = chunk
         else:
             self._inflate(chunk)
-        if self.size > self.max_bytes:
-            raise FileTooLarge(
-                f"The CSV file is larger than {self.max_bytes} bytes"
-                f"{' once decompressed' if self.compressed else ''}: split it into smaller files."
-            )
+        check_csv_size(self.size, self.max_bytes, compressed=self.compressed)
 
     @property
     def size(self) -> int:
@@ -199,9 +196,14 @@ class _FormReader:
         return value == "true"
 
 
-def _display_name(raw: str | None) -> str:
-    """The client's file name for display and metadata only (never part of an object key):
-    the last path component, without control characters, at most 255 characters."""
+def clean_file_name(raw: str | None) -> str:
+    """The client's file name for display and metadata only (never part of an object key): the
+    last path component, without control characters, at most 255 characters and 255 bytes of
+    UTF-8 (its end kept, so the extension stays; URL-quoted it stays far below S3's 2 KB of user
+    metadata). The upload form's part name and the presigned route's ``fileName`` both go through
+    here."""
     name = os.path.basename((raw or "").replace("\\", "/"))
-    name = "".join(ch for ch in name if ch.isprintable())
-    return name[-MAX_FILE_NAME:]
+    name = "".join(ch for ch in name if ch.isprintable())[-MAX_FILE_NAME:]
+    while len(name.encode()) > MAX_FILE_NAME:
+        name = name[1:]
+    return name

@@ -25,7 +25,7 @@ from lambdas.common.errors import IdempotencyConflict, InvalidFileType, Malforme
 from lambdas.common.identity import Caller
 from lambdas.common.observability import logger
 from lambdas.intake.content import check_csv_content
-from lambdas.intake.form import UploadForm
+from lambdas.intake.form import UploadForm, clean_file_name
 from lambdas.intake.objects import ObjectStore, UploadMetadata, pending_key
 from lambdas.jobs.store import JobStore
 
@@ -65,7 +65,9 @@ class IntakeService:
         return self._replay_or_store(caller.tenant, idempotency_key, form, digest, lambda_context)
 
     def presign(self, caller: Caller, *, file_name: str, dry_run: bool) -> dict[str, Any]:
-        """Create the ``PENDING`` job of a presigned POST upload and answer its URL and fields."""
+        """Create the ``PENDING`` job of a presigned POST upload and answer its URL and fields.
+        ``file_name`` is cleaned as the upload form's part name is."""
+        file_name = clean_file_name(file_name)
         if not file_name.lower().endswith(".csv"):
             raise InvalidFileType(f"The file {file_name!r} is not a CSV file: the presigned route takes a .csv file.")
         reference_id = str(uuid.uuid4())
@@ -141,12 +143,13 @@ class IntakeService:
         store = self._idempotent()
         if lambda_context is not None:
             self._idempotency_config.register_lambda_context(lambda_context)
-        request = {"tenant": tenant, "key": key, "sha256": digest.hex()}
+        request = {"tenant": tenant, "key": key, "sha256": digest.hex(), "dryRun": form.dry_run}
         try:
             return store(request=request, form=form, digest=digest)
         except IdempotencyValidationError:
             raise IdempotencyConflict(
-                "This Idempotency-Key was used in the last 24 hours with a different file: use a new key."
+                "This Idempotency-Key was used in the last 24 hours with a different file or another dryRun: "
+                "use a new key."
             ) from None
         except IdempotencyAlreadyInProgressError:
             raise IdempotencyConflict(
@@ -166,7 +169,7 @@ class IntakeService:
 
             self._idempotency_config = IdempotencyConfig(
                 event_key_jmespath="[tenant, key]",
-                payload_validation_jmespath="sha256",
+                payload_validation_jmespath="[sha256, dryRun]",  # the same key for other bytes or dryRun: 409
                 raise_on_no_idempotency_key=True,
                 expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS,
             )

@@ -1,8 +1,9 @@
 """Forwarding a token request to the Cognito user pool domain's ``/oauth2/token``.
 
-Stdlib ``urllib`` keeps the Lambda bundle small. The transport is injectable (``send``) so tests
-answer in-process. Cognito answers every error with 400; the caller gets RFC 6749's 401 for
-``invalid_client``.
+The TAO scope name ``rostering`` is translated into the two route scopes first: Cognito knows
+only ``rostering/import`` and ``rostering/read``. Stdlib ``urllib`` keeps the Lambda bundle small.
+The transport is injectable (``send``) so tests answer in-process. Cognito answers every error
+with 400; the caller gets RFC 6749's 401 for ``invalid_client``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from lambdas.oauth.errors import InvalidClient, OAuthError, ServerError
-from lambdas.oauth.request import CLIENT_CREDENTIALS, FORM_URLENCODED, TokenRequest
+from lambdas.oauth.request import CLIENT_CREDENTIALS, FORM_URLENCODED, TokenRequest, cognito_scope
 
 # (request, timeout in seconds) -> (HTTP status, body bytes)
 Send = Callable[[urllib.request.Request, float], tuple[int, bytes]]
@@ -65,8 +66,9 @@ class TokenEndpoint:
 
     def _http_request(self, token_request: TokenRequest) -> urllib.request.Request:
         form = {"grant_type": CLIENT_CREDENTIALS}
-        if token_request.scope:
-            form["scope"] = token_request.scope
+        scope = cognito_scope(token_request.scope)
+        if scope:
+            form["scope"] = scope
         credentials = f"{token_request.client_id}:{token_request.client_secret}".encode()
         return urllib.request.Request(  # noqa: S310 - http(s) checked in exchange
             self._url,

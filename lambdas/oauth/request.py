@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl
 
 import multipart
 
-from lambdas.oauth.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
+from lambdas.common.identity import RESOURCE_SERVER, SCOPE_IMPORT, SCOPE_READ
+from lambdas.oauth.errors import InvalidClient, InvalidRequest, InvalidScope, UnsupportedGrantType
 
 FORM_URLENCODED = "application/x-www-form-urlencoded"
 FORM_MULTIPART = "multipart/form-data"
@@ -23,6 +24,8 @@ CLIENT_CREDENTIALS = "client_credentials"
 # A token request is a handful of short fields: anything bigger is not one.
 MAX_FORM_PARTS = 16
 MAX_FIELD_BYTES = 4096
+TAO_SCOPE = RESOURCE_SERVER  # TAO: the token "has the rostering scope"
+ROUTE_SCOPES = (SCOPE_IMPORT, SCOPE_READ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,25 @@ def parse_token_request(form: Mapping[str, str], authorization: str | None) -> T
     client_id, client_secret = client_credentials(form, authorization)
     scope = form.get("scope")
     return TokenRequest(client_id=client_id, client_secret=client_secret, scope=scope or None)
+
+
+def cognito_scope(requested: str | None) -> str | None:
+    """The scope to ask Cognito for: ``rostering`` (the scope name TAO's documentation gives)
+    stands for both route scopes; otherwise a space-separated subset of them, or absent (Cognito
+    then grants every scope of the client: both). Anything else is ``invalid_scope``."""
+    if requested is None:
+        return None
+    granted: list[str] = []
+    for scope in requested.split():
+        if scope == TAO_SCOPE:
+            granted += ROUTE_SCOPES
+        elif scope in ROUTE_SCOPES:
+            granted.append(scope)
+        else:
+            raise InvalidScope()
+    if not granted:
+        raise InvalidScope()
+    return " ".join(dict.fromkeys(granted))
 
 
 def client_credentials(form: Mapping[str, str], authorization: str | None) -> tuple[str, str]:
@@ -113,7 +135,7 @@ def _multipart_pairs(body: bytes, boundary: str) -> list[tuple[str, str]]:
     )
     try:
         pairs = [(part.name, part.value) for part in parser if part.filename is None]
-    except (multipart.MultipartError, UnicodeError) as error:
+    except (multipart.MultipartError, UnicodeError, LookupError) as error:  # LookupError: a part's charset=bogus
         raise InvalidRequest() from error
     if not pairs:
         raise InvalidRequest()

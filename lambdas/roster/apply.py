@@ -305,20 +305,20 @@ def _link_new(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Call
 
 
 def _sessions(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Callable[[PlannedRow], Outcome]:
-    """A session belongs to one group for good. A missing group is created from the row's group
-    columns when the file has any beyond ``group_name`` (``group_description``, ``group_active``);
-    an existing group is not modified by a sessions file."""
-    key_column = spec.key[0]
-    prefix = "battery#" if key_column == templates.BATTERY_ID else "delivery#"
+    """A session, identified by its name, belongs to one group for good; its delivery or battery
+    may change (a battery file's row replaces a delivery, and the other way round). A missing
+    group is created from the row's group columns when the file has any beyond ``group_name``
+    (``group_description``, ``group_active``); an existing group is not modified by a sessions file."""
+    other_test = templates.DELIVERY_ID if templates.BATTERY_ID in spec.by_name else templates.BATTERY_ID
     may_create_groups = any(name in rows[0].values for name in templates.SESSION_GROUP_EXTRAS)
     refs: list[Ref] = []
     for row in rows:
-        refs += [(Entity.SESSION, prefix + row.key), (Entity.GROUP, row.values["group_name"])]
+        refs += [(Entity.SESSION, row.key), (Entity.GROUP, row.values["group_name"])]
     chunk.load(refs + _organization_refs(rows, spec))
 
     def decide(row: PlannedRow) -> Outcome:
         group_name = row.values["group_name"]
-        session_ref = (Entity.SESSION, prefix + row.key)
+        session_ref = (Entity.SESSION, row.key)
         stored_session = chunk.items.get(session_ref)
         if stored_session is not None and stored_session.get("group_name") != group_name:
             raise _reject(row, "group_name", Code.SESSION_GROUP_CHANGE, "A session cannot move to another group.")
@@ -339,6 +339,7 @@ def _sessions(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Call
                     "group_organizationId is neither root nor an organization.",
                 )
         session, stored = chunk.merge(row, spec, session_ref, lambda name: name not in _SESSION_SKIPS)
+        session.pop(other_test, None)
         start, end = session.get(templates.START_DATE), session.get(templates.END_DATE)
         if start and end and rules.parse_utc(start) >= rules.parse_utc(end):  # type: ignore[operator]
             raise _reject(

@@ -14,7 +14,8 @@ Severity = Literal["error", "warning"]
 
 
 class Code(StrEnum):
-    # File level: the job ends FAILED, nothing is written (except UNKNOWN_COLUMN, a warning).
+    # File level: the job ends FAILED, nothing is written (except the warnings UNKNOWN_COLUMN and
+    # DUPLICATE_COLUMN, reported on the header row).
     EMPTY_HEADER = "EMPTY_HEADER"
     UNKNOWN_TEMPLATE = "UNKNOWN_TEMPLATE"
     MISSING_COLUMN = "MISSING_COLUMN"
@@ -22,7 +23,6 @@ class Code(StrEnum):
     UNKNOWN_COLUMN = "UNKNOWN_COLUMN"
     # Row level, stateless (planning).
     TOO_MANY_CELLS = "TOO_MANY_CELLS"
-    TOO_FEW_CELLS = "TOO_FEW_CELLS"
     MISSING_MANDATORY_FIELD = "MISSING_MANDATORY_FIELD"
     INVALID_KEY = "INVALID_KEY"
     INVALID_EMAIL = "INVALID_EMAIL"
@@ -55,11 +55,18 @@ CATALOGUE: dict[Code, Entry] = {
     Code.EMPTY_HEADER: Entry("file", "error", "The header row is empty: no column names at all."),
     Code.UNKNOWN_TEMPLATE: Entry("file", "error", "The header matches none of the six templates."),
     Code.MISSING_COLUMN: Entry("file", "error", "The header lacks a column the detected template requires."),
-    Code.DUPLICATE_COLUMN: Entry("file", "error", "A column name appears twice in the header."),
+    Code.DUPLICATE_COLUMN: Entry(
+        "file",
+        "warning",
+        "A column name repeats in the header (as in TAO's own session templates). The first one counts: "
+        "rows with one cell fewer per repeat map onto the header without the repeats; in other rows the "
+        "repeat's cells are ignored.",
+    ),
     Code.UNKNOWN_COLUMN: Entry("file", "warning", "A column the template does not know; it is ignored."),
     Code.TOO_MANY_CELLS: Entry("row", "error", "The row has more cells than the header has columns."),
-    Code.TOO_FEW_CELLS: Entry("row", "error", "The row has fewer cells than the header has columns."),
-    Code.MISSING_MANDATORY_FIELD: Entry("row", "error", "A mandatory field is blank (or absent on create)."),
+    Code.MISSING_MANDATORY_FIELD: Entry(
+        "row", "error", "A mandatory field is blank, or absent (a short row, or a column missing on create)."
+    ),
     Code.INVALID_KEY: Entry("row", "error", "The key has surrounding spaces, or is the reserved id `root`."),
     Code.INVALID_EMAIL: Entry("row", "error", "`user_email` is not an e-mail address."),
     Code.INVALID_LANGUAGE: Entry("row", "error", "`user_language` is not a BCP 47 language tag such as `en-US`."),
@@ -67,7 +74,7 @@ CATALOGUE: dict[Code, Entry] = {
     Code.BOOLEAN_AS_NUMBER: Entry("row", "warning", "An `*_active` cell is 1 or 0; read as TRUE or FALSE."),
     Code.INVALID_ROLE: Entry("row", "error", "`user_role` holds a role outside the global roles."),
     Code.INVALID_GROUP_ROLE: Entry("row", "error", "`group_role` is not one of the group roles."),
-    Code.INVALID_DATE: Entry("row", "error", "A session date is not an ISO 8601 UTC date-time (`...Z`)."),
+    Code.INVALID_DATE: Entry("row", "error", "A session date is not an ISO 8601 date-time with `Z` or an offset."),
     Code.INVALID_DATE_RANGE: Entry("row", "error", "`session_startDate` is not before `session_endDate`."),
     Code.INVALID_TIMEZONE: Entry("row", "error", "`session_timezone` is not an IANA time zone name."),
     Code.WEAK_PASSWORD: Entry("row", "error", "`user_password` is under 8 characters or lacks upper, lower, special."),

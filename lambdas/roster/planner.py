@@ -5,6 +5,15 @@ precomputes, for this header, the positions and checks of the cells; ``check(row
 does a handful of list look-ups per row, and ``check_many(rows, cells)`` gives the same answers
 for a batch of rows, checking a column at a time (the importer's planning pass uses it). The
 stateful checks (what exists in the roster) are ``lambdas.roster.apply``'s.
+
+Rows and header need not have the same width (SPEC section 6, "CSV format"), because TAO's own
+session templates repeat ``session_waitingPageDate`` in the header over rows one cell short:
+
+* a repeated column name is a ``DUPLICATE_COLUMN`` warning; its first occurrence counts;
+* a row with exactly one cell fewer per repeat maps onto the header without the repeats;
+* any other row maps onto the whole header, and the repeats' cells are ignored; a row shorter
+  than the header lacks its trailing columns (absent: the stored values stay), a longer row is
+  ``TOO_MANY_CELLS``.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ _MESSAGES: dict[Code, str] = {
     Code.INVALID_GROUP_ROLE: (
         "{column} must be one of GROUP_MANAGER, GRADER, TEST_TAKER, BOOKLET_PUBLISHER, SCAN_UPLOADER."
     ),
-    Code.INVALID_DATE: "{column} must be an ISO 8601 UTC date-time such as 2024-01-31T12:00:00Z.",
+    Code.INVALID_DATE: "{column} must be an ISO 8601 date-time with Z or an offset, such as 2024-01-31T12:00:00Z.",
     Code.INVALID_TIMEZONE: "{column} is not an IANA time zone such as Europe/Warsaw.",
     Code.WEAK_PASSWORD: (
         "{column} must have at least 8 characters with an upper-case letter, a lower-case letter "
@@ -47,11 +56,13 @@ class Planner:
     """Stateless checks of one file. Not thread-safe: one planner per file, rows in file order."""
 
     __slots__ = (
+        "_absent",
         "_blank_row",
         "_checked",
         "_extra",
         "_invalid",
         "_key_at",
+        "_repeats",
         "_required",
         "_seed",
         "_seen",
@@ -69,7 +80,11 @@ class Planner:
         self._seed = seed
         self._width = len(header)
         self._seen = KeySet()
-        known = [(i, name) for i, name in enumerate(header) if template.column(name) is not None]
+        self._repeats = _repeats(header)
+        known = [
+            (i, name) for i, name in enumerate(header) if i not in self._repeats and template.column(name) is not None
+        ]
+        self._absent = _AbsentColumns(known)
         self._values = _values_of(tuple(name for _, name in known), [i for i, _ in known])
         # Mandatory cells first, then formats; each list in column order. ``None`` check: free text.
         self._required: list[tuple[int, str]] = []
@@ -84,7 +99,9 @@ class Planner:
         # check_many: per checked column, a search for a line its check may reject (or None).
         self._invalid = [_invalid_line(check) for _, _, check in self._checked]
         self._blank_row = ("",) * self._width
-        position = {name: i for i, name in enumerate(header)}
+        position: dict[str, int] = {}
+        for i, name in enumerate(header):
+            position.setdefault(name, i)  # the first occurrence counts
         self._key_at = tuple(position[name] for name in template.key)
         self._single_key = self._key_at[0] if len(self._key_at) == 1 else None
         # check_many takes its columns from one transposition of the batch when it needs at
@@ -112,21 +129,22 @@ class Planner:
         header = list(header)
         if not any(name.strip() for name in header):
             raise FileRejected(Issue(1, None, Code.EMPTY_HEADER, "The header row is empty."))
-        seen: set[str] = set()
-        for name in header:
-            if name in seen and name.strip():
-                raise FileRejected(Issue(1, name, Code.DUPLICATE_COLUMN, f"Column {name} appears twice in the header."))
-            seen.add(name)
+        seen = set(header)
         template = detect(header)
         for name in template.required_header:
             if name not in seen:
                 raise FileRejected(
                     Issue(1, name, Code.MISSING_COLUMN, f"The {template.name} template needs a {name} column.")
                 )
+        repeats = _repeats(header)
         warnings = [
-            Issue(1, name, Code.UNKNOWN_COLUMN, f"Column {name} is not part of the {template.name} template; ignored.")
-            for name in header
-            if template.column(name) is None
+            Issue(1, name, Code.DUPLICATE_COLUMN, f"Column {name} repeats in the header; the first one counts.")
+            if i in repeats
+            else Issue(
+                1, name, Code.UNKNOWN_COLUMN, f"Column {name} is not part of the {template.name} template; ignored."
+            )
+            for i, name in enumerate(header)
+            if i in repeats or template.column(name) is None
         ]
         return cls(template, header, warnings, seed)
 
@@ -134,12 +152,18 @@ class Planner:
         """The row ready to apply, or its first error: cell count, blank mandatory cells, formats
         (each in column order), the key, template extras (organizations, session dates), duplicates."""
         count = len(cells)
+        absent: tuple[str, ...] = ()
         if count != self._width:
-            code = Code.TOO_MANY_CELLS if count > self._width else Code.TOO_FEW_CELLS
-            return Issue(row_number, None, code, f"The row has {count} cells; the header has {self._width} columns.")
+            if count > self._width:
+                message = f"The row has {count} cells; the header has {self._width} columns."
+                return Issue(row_number, None, Code.TOO_MANY_CELLS, message)
+            cells, absent = self._widened(cells)
         for i, name in self._required:
             cell = cells[i]
             if not cell or cell.isspace():
+                if name in absent:
+                    message = f"{name} is mandatory; the row ends before it."
+                    return Issue(row_number, name, Code.MISSING_MANDATORY_FIELD, message)
                 return _issue(row_number, name, Code.MISSING_MANDATORY_FIELD)
         warnings: list[Issue] | None = None
         for i, name, check in self._checked:
@@ -161,6 +185,8 @@ class Planner:
                     return Issue(row_number, column, Code.INVALID_KEY, "The key has surrounding spaces.")
             key = "#".join(parts)
         values = self._values(cells)
+        for name in absent:
+            del values[name]
         if self._extra is not None:
             extra = self._extra(row_number, key, values)
             if isinstance(extra, Issue):
@@ -170,6 +196,16 @@ class Planner:
         if not self._seen.add(key):
             return self._duplicate(row_number)
         return _planned_row(row_number, key, values, () if warnings is None else tuple(warnings))
+
+    def _widened(self, cells: Sequence[str]) -> tuple[Sequence[str], tuple[str, ...]]:
+        """A row narrower than the header, as cells of the header's width ("" where the row has
+        none) and the known columns it lacks: with one cell fewer per repeated column, its cells
+        fill the header without the repeats; otherwise it lacks its trailing columns."""
+        count = len(cells)
+        if self._repeats and count == self._width - len(self._repeats):
+            given = iter(cells)
+            return [("" if i in self._repeats else next(given)) for i in range(self._width)], ()
+        return [*cells, *self._blank_row[count:]], self._absent[count]
 
     def check_many(self, rows: Sequence[int], cells: Sequence[Sequence[str]]) -> list[PlannedRow | Issue]:
         """``[self.check(row, row_cells) for row, row_cells in zip(rows, cells)]`` (as many rows
@@ -296,7 +332,7 @@ class Planner:
         return None
 
     def _session_dates(self, row_number: int, key: str, values: dict[str, str]) -> Issue | str | None:
-        start, end = values[START_DATE], values[END_DATE]
+        start, end = values.get(START_DATE, ""), values.get(END_DATE, "")
         if rules.is_blank(start) or rules.is_blank(end):
             return None
         start_at, end_at = rules.parse_utc(start), rules.parse_utc(end)
@@ -370,6 +406,32 @@ def _spaced(keys: Sequence[str], stripped: list[str], suspects: set[int]) -> Non
     string when there is nothing to strip, so the list comparison is by identity, in C."""
     if stripped != list(keys):
         suspects.update(k for k, (key, bare) in enumerate(zip(keys, stripped, strict=True)) if key != bare)
+
+
+def _repeats(header: Sequence[str]) -> frozenset[int]:
+    """Positions of the header's repeated names (every occurrence after the first; blank names
+    are unknown columns, not repeats)."""
+    seen: set[str] = set()
+    repeats = set()
+    for i, name in enumerate(header):
+        if name in seen and name.strip():
+            repeats.add(i)
+        seen.add(name)
+    return frozenset(repeats)
+
+
+class _AbsentColumns(dict[int, tuple[str, ...]]):
+    """Per width of a short row, the known columns (position, name) it lacks; computed on first sight."""
+
+    __slots__ = ("_known",)
+
+    def __init__(self, known: Sequence[tuple[int, str]]) -> None:
+        super().__init__()
+        self._known = known
+
+    def __missing__(self, width: int) -> tuple[str, ...]:
+        absent = self[width] = tuple(name for i, name in self._known if i >= width)
+        return absent
 
 
 def _issue(row_number: int, column: str, code: Code) -> Issue:

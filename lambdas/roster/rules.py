@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,9 +63,11 @@ _BCP47 = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
-# ISO 8601 UTC date-time. Month and day may have one digit: the TAO sample files write 2024-1-31T12:00:00Z.
-_UTC_DATETIME = re.compile(
-    r"(\d{4})-(\d{1,2})-(\d{1,2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?(?:Z|z|\+00:00|\+0000|\+00)"
+# ISO 8601 date-time with ``Z`` or an offset. Every part but the year may drop its zero padding: the
+# TAO sample files write 2024-1-31T12:00:00Z. Read as the instant it names (stored in UTC).
+_DATETIME = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,6})\d*)?)?"
+    r"(?:[Zz]|([+-])([01]\d|2[0-3])(?::?([0-5]\d))?)"
 )
 
 _SPECIAL = re.compile(r"[^\w\s]|_")
@@ -151,12 +153,18 @@ def to_upper(cell: str) -> str:
 
 
 def parse_utc(cell: str) -> datetime | None:
-    match = _UTC_DATETIME.fullmatch(cell)
+    """The instant an ISO 8601 date-time names, in UTC; ``None`` when the cell is not one (no
+    ``Z`` or offset, an impossible date or time, an offset beyond ±23:59)."""
+    match = _DATETIME.fullmatch(cell)
     if match is None:
         return None
-    year, month, day, hour, minute, second, fraction = match.groups()
+    year, month, day, hour, minute, second, fraction, sign, offset_hours, offset_minutes = match.groups()
     try:
-        return datetime(
+        zone = UTC
+        if sign is not None:
+            offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes or 0))
+            zone = timezone(-offset if sign == "-" else offset)
+        local = datetime(
             int(year),
             int(month),
             int(day),
@@ -164,9 +172,10 @@ def parse_utc(cell: str) -> datetime | None:
             int(minute),
             int(second or 0),
             int((fraction or "0").ljust(6, "0")),
-            tzinfo=UTC,
+            tzinfo=zone,
         )
-    except ValueError:
+        return local.astimezone(UTC)
+    except (ValueError, OverflowError):  # 2024-02-30, 25:00, an offset of 24 h, year 1 minus an offset
         return None
 
 
@@ -178,7 +187,7 @@ def to_utc_date(cell: str) -> str:
     """Stored in one canonical form (``2024-01-31T12:00:00Z``) so equal dates compare equal."""
     parsed = parse_utc(cell)
     assert parsed is not None  # checked while planning
-    text = parsed.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{parsed.year:04d}-{parsed:%m-%dT%H:%M:%S}"
     if parsed.microsecond:
         text += f".{parsed.microsecond:06d}".rstrip("0")
     return text + "Z"

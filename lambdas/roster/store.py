@@ -8,7 +8,7 @@ Item keys (``schema.ROSTER_TABLE``): ``pk = "<tenant>#<ENTITY>"``, ``sk = <entit
 | ``GROUP`` | ``group_name`` |
 | ``ORG`` | ``hierarchy_organizationId`` |
 | ``MEMBERSHIP`` | ``"<user_username>#<group_name>"`` |
-| ``SESSION`` | ``"delivery#<session_deliveryId>"`` or ``"battery#<session_batteryId>"`` |
+| ``SESSION`` | ``session_name`` |
 
 The tenant is part of every key, so no read can cross tenants. Reads are BatchGetItem (≤ 100
 keys, strongly consistent) and writes BatchWriteItem (≤ 25 puts); unprocessed keys/items are

@@ -146,16 +146,22 @@ SESSION_GROUP_EXTRAS = ("group_description", "group_active")
 """Optional group columns: their presence lets a sessions file create a missing group."""
 
 
-def _sessions(key_column: str) -> Template:
+SESSION_NAME = "session_name"
+
+
+def _sessions(test_column: str) -> Template:
+    """A sessions template: ``session_name`` identifies the session (TAO: "the name used to
+    identify the session"); ``test_column``, its delivery or battery, is mandatory on every row
+    and may change (TAO: "can be updated until any test execution is started")."""
     return Template(
         name="sessions",
-        key=(key_column,),
+        key=(SESSION_NAME,),
         columns=(
-            Column(key_column, mandatory="always"),
+            Column(test_column, mandatory="always"),
             GROUP_NAME,
             Column("group_description"),
             _active("group_active"),
-            Column("session_name", mandatory="always"),
+            Column(SESSION_NAME, mandatory="always"),
             Column("session_timezone", rules.check_timezone),
             _date(START_DATE),
             _date(END_DATE),
@@ -169,7 +175,7 @@ def _sessions(key_column: str) -> Template:
             Column("session_readAloud"),  # free text: the TAO sample holds `content-based`
             Column("group_organizationId", organization=True),
         ),
-        required_header=(key_column, "group_name", "session_name"),
+        required_header=(test_column, "group_name", SESSION_NAME),
     )
 
 
@@ -187,7 +193,7 @@ def _reject(code: Code, message: str, column: str | None = None) -> FileRejected
 def detect(header: Sequence[str]) -> Template:
     """The template of a header, decided by column families (first match wins):
 
-    1. any ``session_*`` column → ``sessions``; its key column is ``session_deliveryId`` or
+    1. any ``session_*`` column → ``sessions``; its test column is ``session_deliveryId`` or
        ``session_batteryId`` (both, or neither, is rejected);
     2. any ``hierarchy_*`` column → ``organizations``;
     3. any ``user_*`` column → a users family template:
@@ -231,7 +237,7 @@ def detect(header: Sequence[str]) -> Template:
 
 
 def for_rows(name: str, values: dict[str, str]) -> Template:
-    """The template ``apply`` works with: ``sessions`` splits on the key column the rows carry."""
+    """The template ``apply`` works with: ``sessions`` splits on the test column the rows carry."""
     if name == "sessions":
         return SESSIONS_BATTERY if BATTERY_ID in values else SESSIONS_DELIVERY
     for template in TEMPLATES:

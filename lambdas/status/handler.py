@@ -1,5 +1,5 @@
-"""Status Lambda: ``GET /api/v1/status/{referenceId}`` and ``GET /api/v1/download/{referenceId}``
-(and the documented ``/api/v1/upload/api/v1/...`` aliases), read or import scope."""
+"""Status Lambda: a job's status and its report download (``lambdas.common.routes``), read or
+import scope."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.common import routes
 from lambdas.common.config import Settings
 from lambdas.common.http import json_response, register_error_mapping
-from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ, Caller
 from lambdas.common.observability import logger
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.objects import JobFiles
@@ -35,20 +35,18 @@ def queries() -> JobQueries:
     )
 
 
-def _tenant() -> str:
-    return Caller.from_event(app.current_event.raw_event).require_any(SCOPE_READ, SCOPE_IMPORT).tenant
+def _tenant(route: routes.Route) -> str:
+    return routes.caller(app.current_event.raw_event, route).tenant
 
 
-@app.get("/api/v1/status/<referenceId>")
-@app.get("/api/v1/upload/api/v1/status/<referenceId>")
+@routes.register(app, routes.STATUS)
 def status(referenceId: str) -> Response:
-    return json_response(200, {"result": queries().status(tenant=_tenant(), reference_id=referenceId)})
+    return json_response(200, {"result": queries().status(tenant=_tenant(routes.STATUS), reference_id=referenceId)})
 
 
-@app.get("/api/v1/download/<referenceId>")
-@app.get("/api/v1/upload/api/v1/download/<referenceId>")
+@routes.register(app, routes.DOWNLOAD)
 def download(referenceId: str) -> Response:
-    return json_response(200, {"result": queries().download(tenant=_tenant(), reference_id=referenceId)})
+    return json_response(200, {"result": queries().download(tenant=_tenant(routes.DOWNLOAD), reference_id=referenceId)})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,4 +1,4 @@
-"""Token Lambda: ``POST /api/v1/oauth2/tokens`` (and the documented alias), no authorizer.
+"""Token Lambda: the token route (``lambdas.common.routes.TOKEN``), no authorizer.
 
 Reads a client-credentials request (urlencoded or multipart, Basic or form credentials) and
 forwards it to the Cognito token endpoint; the logic lives in ``lambdas.oauth``.
@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.common import routes
 from lambdas.common.config import Settings
 from lambdas.common.http import json_response
 from lambdas.common.observability import logger
@@ -19,8 +20,6 @@ from lambdas.oauth.cognito import TokenEndpoint
 from lambdas.oauth.errors import OAuthError
 from lambdas.oauth.request import event_body, parse_token_request, read_form
 
-ROUTE = "/api/v1/oauth2/tokens"
-ALIAS_ROUTE = "/api/v1/upload/v1/oauth2/tokens"  # the path printed in the public docs
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 settings = Settings.from_env()
@@ -28,8 +27,7 @@ endpoint = TokenEndpoint(settings.token_endpoint_url)
 app = APIGatewayHttpResolver()
 
 
-@app.post(ROUTE)
-@app.post(ALIAS_ROUTE)
+@routes.register(app, routes.TOKEN)
 def issue_token() -> Response:
     event = app.current_event
     form = read_form(event_body(event.body, bool(event.is_base64_encoded)), event.headers.get("content-type"))

@@ -1,4 +1,4 @@
-"""Upload Lambda: ``POST /api/v1/upload`` (+ the documented alias) and ``POST /api/v1/upload/url``."""
+"""Upload Lambda: the direct upload route and the presigned-upload route (``lambdas.common.routes``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.common import routes
 from lambdas.common.config import Settings
 from lambdas.common.errors import MalformedRequest
 from lambdas.common.http import json_response, register_error_mapping
-from lambdas.common.identity import SCOPE_IMPORT, Caller
-from lambdas.common.observability import logger, metrics
+from lambdas.common.observability import Metric, logger, metrics
 from lambdas.intake.form import read_upload_form
 from lambdas.intake.service import IntakeService
 
@@ -37,11 +37,10 @@ def service() -> IntakeService:
     return _service
 
 
-@app.post("/api/v1/upload")
-@app.post("/api/v1/upload/api/v1/upload")
+@routes.register(app, routes.UPLOAD)
 def upload() -> Response:
     event = app.current_event
-    caller = Caller.from_event(event.raw_event).require_any(SCOPE_IMPORT)
+    caller = routes.caller(event.raw_event, routes.UPLOAD)
     form = read_upload_form(
         event.raw_event.get("body"),
         is_base64=bool(event.is_base64_encoded),
@@ -51,13 +50,13 @@ def upload() -> Response:
     result = service().accept(
         caller, form, idempotency_key=event.headers.get("idempotency-key"), lambda_context=app.lambda_context
     )
-    metrics.add_metric(name="FilesUploaded", unit="Count", value=1)
+    metrics.add_metric(name=Metric.FILES_UPLOADED, unit="Count", value=1)
     return json_response(200, {"result": result})
 
 
-@app.post("/api/v1/upload/url")
+@routes.register(app, routes.UPLOAD_URL)
 def upload_url() -> Response:
-    caller = Caller.from_event(app.current_event.raw_event).require_any(SCOPE_IMPORT)
+    caller = routes.caller(app.current_event.raw_event, routes.UPLOAD_URL)
     options = _json_options(app.current_event.raw_event)
     file_name = options.get("fileName", "upload.csv")
     dry_run = options.get("dryRun", False)
@@ -71,7 +70,7 @@ def _json_options(event: dict[str, Any]) -> dict[str, Any]:
     try:
         raw = binascii.a2b_base64(body) if event.get("isBase64Encoded") else body
         options = json.loads(raw) if raw else {}
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):  # RecursionError: arrays nested 100,000 deep
         raise MalformedRequest("The body must be a JSON object or empty.") from None
     if not isinstance(options, dict):
         raise MalformedRequest("The body must be a JSON object or empty.")

@@ -1,6 +1,6 @@
 """HTTP API: the tenant authorizer (a Lambda REQUEST authorizer over the pool's issuer and the tenant
-registry, no per-tenant configuration), the SPEC routes behind it, the token routes open, stage
-throttling and access logs."""
+registry, no per-tenant configuration), the route table's routes behind it, the token routes open,
+stage throttling and access logs."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra import constants as c
+from lambdas.common import routes
 from tests.infra.helpers import Resources, function_named, of_type, role_statements
 
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    actions = statement["Action"]
-    return actions if isinstance(actions, list) else [actions]
+READ_OR_IMPORT = [c.SCOPE_READ, c.SCOPE_IMPORT]
 
 
 def route(resources: Resources, key: str) -> dict[str, Any]:
@@ -35,7 +33,12 @@ def integration_function(resources: Resources, route_props: dict[str, Any]) -> s
     return str(uri["Fn::GetAtt"][0])
 
 
-def test_authorizer_is_the_tenant_function_cached_per_token_and_route(template: Template, resources: Resources) -> None:
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
+
+
+def test_authorizer_is_the_tenant_function_cached_per_token_and_route(resources: Resources) -> None:
     (authorizer,) = of_type(resources, "AWS::ApiGatewayV2::Authorizer").values()
     props = authorizer["Properties"]
 
@@ -52,9 +55,8 @@ def test_authorizer_is_the_tenant_function_cached_per_token_and_route(template: 
 
 def test_no_per_tenant_configuration_anywhere(template: Template, resources: Resources) -> None:
     # No JWT audience list, no SSM list of clients, no app client made by the stack
-    assert not [
-        a for a in of_type(resources, "AWS::ApiGatewayV2::Authorizer").values() if "JwtConfiguration" in a["Properties"]
-    ]
+    authorizers = of_type(resources, "AWS::ApiGatewayV2::Authorizer").values()
+    assert not [a for a in authorizers if "JwtConfiguration" in a["Properties"]]
     assert template.to_json().get("Parameters", {}).keys() <= {"BootstrapVersion"}
     assert of_type(resources, "AWS::Cognito::UserPoolClient") == {}
 
@@ -65,36 +67,39 @@ def test_authorizer_reads_only_the_tenants_table(resources: Resources) -> None:
     assert [_actions(s) for s in dynamo] == [["dynamodb:GetItem"]]
 
 
-@pytest.mark.parametrize("path", c.UPLOAD_PATHS)
-def test_upload_routes_are_behind_the_authorizer_and_reach_the_upload_function(resources: Resources, path: str) -> None:
-    props = route(resources, f"POST {path}")
-
-    assert props["AuthorizationType"] == "CUSTOM"
-    assert props["AuthorizerId"] == {"Ref": next(iter(of_type(resources, "AWS::ApiGatewayV2::Authorizer")))}
-    assert integration_function(resources, props) == function_named(resources, c.UPLOAD)[0]
+ROUTE_PATHS = [(route, path) for route in routes.ROUTES for path in route.paths]
 
 
-@pytest.mark.parametrize("path", c.READ_PATHS)
-def test_status_and_download_routes_are_behind_the_authorizer(resources: Resources, path: str) -> None:
-    props = route(resources, f"GET {path}")
+@pytest.mark.parametrize(("row", "path"), ROUTE_PATHS, ids=[f"{r.method} {p}" for r, p in ROUTE_PATHS])
+def test_every_path_of_the_route_table_reaches_its_function_with_its_scopes(
+    resources: Resources, row: routes.Route, path: str
+) -> None:
+    props = route(resources, f"{row.method} {path}")
 
-    assert props["AuthorizationType"] == "CUSTOM"
-    assert integration_function(resources, props) == function_named(resources, c.STATUS)[0]
+    spec = next(spec for spec in c.FUNCTIONS if spec.name == row.function)
+    assert integration_function(resources, props) == function_named(resources, spec)[0]
+    if row.scopes is None:
+        assert props["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in props and "AuthorizationScopes" not in props
+    else:  # the authorizer checks the row's scopes (routes.scopes_of); a Lambda authorizer's routes carry none
+        assert props["AuthorizationType"] == "CUSTOM"
+        assert props["AuthorizerId"] == {"Ref": next(iter(of_type(resources, "AWS::ApiGatewayV2::Authorizer")))}
+        assert "AuthorizationScopes" not in props
+        assert routes.scopes_of(f"{row.method} {path}") == row.scopes
 
 
-@pytest.mark.parametrize("path", c.TOKEN_PATHS)
-def test_token_routes_have_no_authorizer(resources: Resources, path: str) -> None:
-    props = route(resources, f"POST {path}")
-
-    assert props["AuthorizationType"] == "NONE"
-    assert "AuthorizerId" not in props and "AuthorizationScopes" not in props
-    assert integration_function(resources, props) == function_named(resources, c.TOKEN)[0]
+def test_upload_needs_the_import_scope_and_reading_accepts_read_or_import() -> None:
+    assert routes.UPLOAD.scopes == (c.SCOPE_IMPORT,) and routes.UPLOAD_URL.scopes == (c.SCOPE_IMPORT,)
+    assert sorted(routes.STATUS.scopes or ()) == sorted(READ_OR_IMPORT)
+    assert sorted(routes.DOWNLOAD.scopes or ()) == sorted(READ_OR_IMPORT)
+    assert routes.TOKEN.scopes is None
 
 
-def test_api_has_exactly_the_spec_routes(resources: Resources) -> None:
+def test_api_has_exactly_the_routes_of_the_table(resources: Resources) -> None:
     keys = {r["Properties"]["RouteKey"] for r in of_type(resources, "AWS::ApiGatewayV2::Route").values()}
 
-    assert keys == {
+    assert keys == {f"{row.method} {path}" for row, path in ROUTE_PATHS}
+    assert {
         "POST /api/v1/upload",
         "POST /api/v1/upload/api/v1/upload",
         "POST /api/v1/upload/url",
@@ -104,7 +109,7 @@ def test_api_has_exactly_the_spec_routes(resources: Resources) -> None:
         "GET /api/v1/upload/api/v1/download/{referenceId}",
         "POST /api/v1/oauth2/tokens",
         "POST /api/v1/upload/v1/oauth2/tokens",
-    }
+    } <= keys
 
 
 def test_default_stage_is_throttled_and_logs_access_to_a_log_group(template: Template) -> None:

@@ -241,12 +241,12 @@ def test_report_neutralises_formula_cells_and_holds_no_password(stack: ImportSta
 
 
 def test_file_level_failure_is_a_report_line(stack: ImportStack, lambda_context: Any) -> None:
-    # Given a file whose header has a duplicate column
-    ref = stack.seed_upload(b"user_username,user_username\r\na,b\r\n")
+    # Given a users file whose header lacks user_username
+    ref = stack.seed_upload(b"user_name,user_email\r\na,b\r\n")
     # When it is imported
     run(stack, upload_event(ref), lambda_context)
     # Then the report holds the one file-level line
-    assert [r[:5] for r in report_rows(stack, ref)[1:]] == [["1", "", "failed", "DUPLICATE_COLUMN", "user_username"]]
+    assert [r[:5] for r in report_rows(stack, ref)[1:]] == [["1", "", "failed", "MISSING_COLUMN", "user_username"]]
 
 
 # -- delivery: duplicates, test events, keys, missing jobs ------------------------------------

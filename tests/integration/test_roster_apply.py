@@ -338,24 +338,61 @@ def test_link_new_without_password_for_a_new_user_fails(store: RosterStore) -> N
 
 
 # -- sessions ---------------------------------------------------------------------------------
-def test_session_in_existing_group_is_created(store: RosterStore) -> None:
+def test_session_in_existing_group_is_created_under_its_name(store: RosterStore) -> None:
     run(store, csv_text("group_name", "G"))
     result = run(store, csv_text(SESSIONS, "d1,G,Session,2024-1-1T08:00:00Z,2024-01-01T10:00:00Z"))
-    session = stored(store, Entity.SESSION, "delivery#d1")
+    session = stored(store, Entity.SESSION, "Session")
     assert outcomes(result) == [("created", None)]
     assert session is not None and session["session_startDate"] == "2024-01-01T08:00:00Z"
+    assert session["session_deliveryId"] == "d1"
+
+
+def test_two_sessions_on_one_delivery_are_both_created(store: RosterStore) -> None:
+    # Given a group
+    run(store, csv_text("group_name", "G"))
+    # When one file carries two sessions on the same delivery
+    result = run(store, csv_text(SESSIONS, "d1,G,Morning,,", "d1,G,Afternoon,,"))
+    # Then both are created, each with that delivery
+    assert outcomes(result) == [("created", None), ("created", None)]
+    for name in ("Morning", "Afternoon"):
+        session = stored(store, Entity.SESSION, name)
+        assert session is not None and session["session_deliveryId"] == "d1"
+
+
+def test_a_later_file_moves_a_session_to_another_delivery(store: RosterStore) -> None:
+    # Given sessions Morning and Afternoon on delivery d1
+    run(store, csv_text("group_name", "G"))
+    run(store, csv_text(SESSIONS, "d1,G,Morning,,", "d1,G,Afternoon,,"))
+    # When a later file names d2 for Afternoon
+    result = run(store, csv_text(SESSIONS, "d2,G,Afternoon,,"))
+    # Then Afternoon is updated to d2 and Morning keeps d1
+    assert outcomes(result) == [("updated", None)]
+    assert stored(store, Entity.SESSION, "Afternoon")["session_deliveryId"] == "d2"  # type: ignore[index]
+    assert stored(store, Entity.SESSION, "Morning")["session_deliveryId"] == "d1"  # type: ignore[index]
+
+
+def test_a_battery_row_replaces_a_sessions_delivery(store: RosterStore) -> None:
+    # Given a session on a delivery
+    run(store, csv_text("group_name", "G"))
+    run(store, csv_text(SESSIONS, "d1,G,S,,"))
+    # When a battery file names the same session
+    result = run(store, csv_text("session_batteryId,group_name,session_name", "b1,G,S"))
+    # Then the session is one, now on the battery only
+    assert outcomes(result) == [("updated", None)]
+    session = stored(store, Entity.SESSION, "S")
+    assert session is not None and session["session_batteryId"] == "b1" and "session_deliveryId" not in session
 
 
 def test_moving_a_session_to_another_group_fails(store: RosterStore) -> None:
     # Given a session in group G
     run(store, csv_text("group_name", "G", "H"))
     run(store, csv_text(SESSIONS, "d1,G,Session,,"))
-    # When a row puts it in group H
-    result = run(store, csv_text(SESSIONS, "d1,H,Session,,"))
-    # Then SESSION_GROUP_CHANGE and the session stays in G
+    # When a row puts it in group H (even with another delivery)
+    result = run(store, csv_text(SESSIONS, "d2,H,Session,,"))
+    # Then SESSION_GROUP_CHANGE and the session stays in G, on d1
     assert outcomes(result) == [("failed", Code.SESSION_GROUP_CHANGE)]
-    session = stored(store, Entity.SESSION, "delivery#d1")
-    assert session is not None and session["group_name"] == "G"
+    session = stored(store, Entity.SESSION, "Session")
+    assert session is not None and (session["group_name"], session["session_deliveryId"]) == ("G", "d1")
 
 
 def test_session_in_missing_group_without_group_columns_fails(store: RosterStore) -> None:
@@ -375,13 +412,6 @@ def test_session_with_group_columns_creates_the_missing_group(store: RosterStore
     assert outcomes(result) == [("created", None)]
     group = stored(store, Entity.GROUP, "New")
     assert group is not None and group["group_description"] == "Grade 10"
-
-
-def test_battery_and_delivery_sessions_do_not_collide(store: RosterStore) -> None:
-    run(store, csv_text("group_name", "G"))
-    delivery = run(store, csv_text("session_deliveryId,group_name,session_name", "x1,G,S"))
-    battery = run(store, csv_text("session_batteryId,group_name,session_name", "x1,G,S"))
-    assert outcomes(delivery + battery) == [("created", None), ("created", None)]
 
 
 def test_end_before_stored_start_fails_on_update(store: RosterStore) -> None:

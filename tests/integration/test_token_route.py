@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from jose import jwt
@@ -17,6 +17,7 @@ from lambdas.token import handler
 from local.issuer import DEFAULT_LOCAL_CLIENTS, LocalIssuer, parse_clients
 from tests.apigw import load_event, response_json
 from tests.auth_fixtures import (
+    BOUNDARY,
     CLIENT_ID,
     CLIENT_SECRET,
     CLIENTS,
@@ -231,6 +232,69 @@ def test_unknown_scope_is_400_invalid_scope(cognito: FakeCognito, lambda_context
 
     # Then Cognito's invalid_scope is relayed
     assert (status, body) == (400, {"error": "invalid_scope"})
+
+
+@pytest.mark.parametrize("content_type", ["urlencoded", "multipart"])
+def test_tao_scope_rostering_grants_both_scopes(cognito: FakeCognito, lambda_context: Any, content_type: str) -> None:
+    # Given the scope name TAO's documentation gives, as curl --form or urlencoded sends it
+    if content_type == "multipart":
+        fields = {"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        event = token_event(multipart_body({**fields, "scope": "rostering"}), content_type=MULTIPART_CONTENT_TYPE)
+    else:
+        event = token_event(URLENCODED_OK + b"&scope=rostering")
+
+    # When the token route handles it
+    status, _, body = call(event, lambda_context)
+
+    # Then Cognito was asked for the two scopes it knows, and the token carries both
+    assert status == 200, body
+    (forwarded,) = cognito.requests
+    assert parse_qs(forwarded.data.decode())["scope"] == ["rostering/import rostering/read"]  # type: ignore[union-attr]
+    assert jwt.get_unverified_claims(body["access_token"])["scope"] == "rostering/import rostering/read"
+
+
+@pytest.mark.parametrize(
+    ("requested", "forwarded"),
+    [
+        ("rostering/read rostering", "rostering/read rostering/import"),
+        ("rostering/import  rostering/import", "rostering/import"),
+    ],
+)
+def test_scopes_are_forwarded_once_each(
+    cognito: FakeCognito, lambda_context: Any, requested: str, forwarded: str
+) -> None:
+    event = token_event(URLENCODED_OK + b"&" + urlencode({"scope": requested}).encode())
+    assert call(event, lambda_context)[0] == 200
+    assert parse_qs(cognito.requests[0].data.decode())["scope"] == [forwarded]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("scope", ["openid", "rostering/admin rostering", "ROSTERING", "rostering/"])
+def test_scope_outside_the_route_scopes_is_invalid_scope_before_cognito(
+    cognito: FakeCognito, lambda_context: Any, scope: str
+) -> None:
+    event = token_event(URLENCODED_OK + b"&" + urlencode({"scope": scope}).encode())
+    assert call(event, lambda_context)[::2] == (400, {"error": "invalid_scope"})
+    assert cognito.requests == []
+
+
+@pytest.mark.parametrize("charset", ["bogus", "rot13", "x" * 300])
+def test_multipart_part_with_unknown_charset_is_400_invalid_request(
+    cognito: FakeCognito, lambda_context: Any, charset: str
+) -> None:
+    # Given a curl --form body whose grant_type part declares a charset Python cannot decode with
+    body = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="grant_type"\r\n'
+        f"Content-Type: text/plain; charset={charset}\r\n\r\nclient_credentials\r\n--{BOUNDARY}--\r\n"
+    ).encode()
+    event = token_event(body, content_type=MULTIPART_CONTENT_TYPE, authorization=basic(CLIENT_ID, CLIENT_SECRET))
+
+    # When the token route handles it
+    status, headers, answer = call(event, lambda_context)
+
+    # Then RFC 6749's invalid_request as JSON, not a 500
+    assert (status, answer) == (400, {"error": "invalid_request"})
+    assert headers["content-type"].startswith("application/json")
+    assert cognito.requests == []
 
 
 def test_requested_scope_narrows_the_token(cognito: FakeCognito, lambda_context: Any) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
@@ -138,6 +139,48 @@ def test_invalid_utf8_at_any_position_is_415(stores, data):
     content[position] = data.draw(st.sampled_from([0x80, 0xC3, 0xFF, 0xFE, 0xED]))
     status, body = answer(stores, multipart(part("file", bytes(content), "u.csv", "text/csv")), CONTENT_TYPE)
     assert (status, body["code"]) == (415, "INVALID_FILE_TYPE")
+
+
+def answer_upload_url(stores: dict[str, Any], body: str) -> tuple[int, Any]:
+    before = stored(stores)
+    event = http_event("POST", "/api/v1/upload/url", body=body, base64_body=False)
+    response = handler.lambda_handler(event, FakeLambdaContext())
+    status = response["statusCode"]
+    assert stored(stores) == (before if status != 200 else (before[0], before[1] + 1))  # a job, no object yet
+    return status, response_json(response)
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.sampled_from(["fileName", "dryRun", "x"]), children)
+    ),
+    max_leaves=8,
+)
+NESTED = "[" * 200_000 + "]" * 200_000
+
+
+@EXAMPLES
+@given(
+    body=st.one_of(
+        st.text(max_size=200),
+        json_values.map(json.dumps),
+        st.integers(min_value=1, max_value=300_000).map(lambda depth: "[" * depth + "]" * depth),
+        st.integers(min_value=1, max_value=300_000).map(lambda depth: '{"a":' * depth + "1" + "}" * depth),
+    )
+)
+@example(body=NESTED)
+def test_upload_url_bodies_are_answered_from_the_table(stores, body):
+    status, answered = answer_upload_url(stores, body)
+    if status == 200:
+        assert answered["result"]["referenceId"]
+    else:
+        assert (status, answered.get("code")) in {(400, "MALFORMED_REQUEST"), (415, "INVALID_FILE_TYPE")}, answered
+
+
+def test_upload_url_with_200000_nested_arrays_is_400_malformed(stores):
+    status, answered = answer_upload_url(stores, NESTED)
+    assert (status, answered["code"]) == (400, "MALFORMED_REQUEST")
 
 
 def test_valid_body_truncated_at_every_offset_is_never_a_server_error(stores):

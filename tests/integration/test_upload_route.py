@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from urllib3 import encode_multipart_formdata
 
+from lambdas.intake.form import clean_file_name
 from lambdas.intake.objects import ObjectStore
 from lambdas.intake.service import IntakeService
 from lambdas.jobs.store import JobStore
@@ -379,6 +380,22 @@ def test_same_idempotency_key_with_other_bytes_is_409_conflict(clients, lambda_c
     assert len(stored_keys(clients)) == 1
 
 
+@pytest.mark.parametrize(("first", "then"), [("true", "false"), ("false", "true")])
+def test_same_idempotency_key_and_bytes_with_other_dry_run_is_409_conflict(clients, lambda_context, first, then):
+    # Given a dry run (or a real run) accepted under a key
+    headers = {"Idempotency-Key": f"nightly-{first}"}
+    part = ("file", ("users.csv", USERS_CSV, "text/csv"))
+    accepted = call(upload_event(("dryRun", first), part, headers=headers), lambda_context)
+    assert accepted[0] == 200
+    # When the same key and bytes come with the other dryRun
+    status, body = call(upload_event(("dryRun", then), part, headers=headers), lambda_context)
+    # Then 409, not the first answer again: nothing new is stored and the first job keeps its dryRun
+    assert (status, body["code"]) == (409, "IDEMPOTENCY_CONFLICT")
+    assert "dryRun" in body["message"]
+    [job] = job_items(clients)
+    assert job["dryRun"] is (first == "true") and len(stored_keys(clients)) == 1
+
+
 def test_idempotency_key_is_scoped_per_tenant(clients, lambda_context):
     headers = {"Idempotency-Key": "shared"}
     a = call(upload_event(("file", ("users.csv", USERS_CSV, "text/csv")), headers=headers), lambda_context)
@@ -471,6 +488,60 @@ def test_upload_url_with_non_csv_name_is_415(clients, lambda_context):
 def test_upload_url_with_broken_json_is_400(clients, lambda_context):
     event = http_event("POST", "/api/v1/upload/url", body="{not json", base64_body=False)
     assert call(event, lambda_context)[1]["code"] == "MALFORMED_REQUEST"
+
+
+def presign(file_name: str, lambda_context: Any) -> tuple[int, Any]:
+    body = json.dumps({"fileName": file_name})
+    return call(http_event("POST", "/api/v1/upload/url", body=body, base64_body=False), lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("users.csv", "users.csv"),
+        ("../../etc/users.csv", "users.csv"),
+        ("C:\\temp\\..\\users.csv", "users.csv"),
+        ("users\r\nX-Injected: 1\r\n.csv", "usersX-Injected: 1.csv"),
+        ("a" * 3000 + ".csv", "a" * 251 + ".csv"),
+        ("é" * 300 + ".csv", "é" * 125 + ".csv"),
+        ("\U0001f600" * 100 + ".csv", "\U0001f600" * 62 + ".csv"),
+    ],
+    ids=["plain", "traversal", "windows-path", "crlf", "3000-characters", "2-byte-chars", "4-byte-chars"],
+)
+def test_upload_url_cleans_file_name_as_the_upload_form_does(clients, lambda_context, sent, kept):
+    # Given a fileName with a path, control characters or thousands of characters
+    # When a presigned upload is prepared for it
+    status, body = presign(sent, lambda_context)
+    # Then the job, the signed metadata and the upload form all hold the same cleaned name
+    assert status == 200, body
+    assert clean_file_name(sent) == kept
+    [job] = job_items(clients)
+    assert job["fileName"] == kept
+    fields = body["result"]["fields"]
+    assert unquote(fields["x-amz-meta-filename"]) == kept
+    assert len(fields["x-amz-meta-filename"]) <= 3 * 255  # S3 allows 2 KB of user metadata in all
+    part = upload_event(("file", (sent, USERS_CSV, "text/csv")))
+    direct_status, direct = call(part, lambda_context)
+    assert direct_status == 200
+    jobs = {item["sk"]: item["fileName"] for item in job_items(clients)}
+    assert jobs[direct["result"]["referenceId"]] == kept
+
+
+@pytest.mark.parametrize("sent", ["../", "users.csv\u0000.xlsx", "\r\n"])
+def test_upload_url_name_that_is_no_csv_once_cleaned_is_415(clients, lambda_context, sent):
+    status, body = presign(sent, lambda_context)
+    assert (status, body["code"]) == (415, "INVALID_FILE_TYPE")
+    assert job_items(clients) == []
+
+
+def test_upload_url_with_deeply_nested_json_is_400_not_500(clients, lambda_context):
+    # Given a body of 200,000 nested JSON arrays (json.loads raises RecursionError)
+    event = http_event("POST", "/api/v1/upload/url", body="[" * 200_000 + "]" * 200_000, base64_body=False)
+    # When it is sent
+    status, body = call(event, lambda_context)
+    # Then 400 MALFORMED_REQUEST and no job
+    assert (status, body["code"]) == (400, "MALFORMED_REQUEST")
+    assert job_items(clients) == []
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from lambdas.roster import rules
 from lambdas.roster.codes import Code
 from lambdas.roster.contract import Issue, PlannedRow
 from lambdas.roster.planner import Planner
@@ -58,12 +59,32 @@ def test_row_with_too_many_cells_is_an_error() -> None:
     assert isinstance(result, Issue) and (result.row, result.code) == (5, Code.TOO_MANY_CELLS)
 
 
-def test_row_with_too_few_cells_is_an_error() -> None:
-    # Given a row with one cell less than the header
+def test_short_row_lacks_its_trailing_columns() -> None:
+    # Given a row with two cells fewer than the header
     # When it is checked
-    result = Planner.start(USERS).check(2, GOOD_USER[:-1])
-    # Then TOO_FEW_CELLS
-    assert code_of(result) == Code.TOO_FEW_CELLS
+    result = Planner.start(USERS).check(2, GOOD_USER[:-2])
+    # Then it is planned without the two trailing columns (absent: the stored values stay)
+    assert isinstance(result, PlannedRow)
+    assert result.values == dict(zip(USERS[:-2], GOOD_USER[:-2], strict=True))
+
+
+def test_short_row_without_a_mandatory_column_is_missing_mandatory_field() -> None:
+    # Given a link row that ends before its mandatory group_role
+    # When it is checked
+    result = Planner.start(["user_username", "group_name", "group_role"]).check(4, ["u1", "G"])
+    # Then MISSING_MANDATORY_FIELD on that column, saying the row ends before it
+    assert isinstance(result, Issue)
+    assert (result.row, result.column, result.code) == (4, "group_role", Code.MISSING_MANDATORY_FIELD)
+    assert "ends before" in result.message
+
+
+def test_short_organization_row_without_its_id_gets_one() -> None:
+    # Given an organizations header whose id column comes last, and a row that ends before it
+    planner = Planner.start(["hierarchy_organizationName", "hierarchy_organizationId"], seed="ref")
+    # When it is checked
+    result = planner.check(2, ["North"])
+    # Then an id is generated, as for a blank id
+    assert isinstance(result, PlannedRow) and result.values["hierarchy_organizationId"] == result.key
 
 
 @pytest.mark.parametrize("blank", ["", "   "])
@@ -276,26 +297,93 @@ def test_blank_organization_name_is_missing_mandatory_field() -> None:
 
 
 # -- sessions ---------------------------------------------------------------------------------
-def test_valid_session_row_is_planned() -> None:
+def test_valid_session_row_is_planned_under_its_name() -> None:
     result = Planner.start(SESSIONS).check(2, GOOD_SESSION)
-    assert isinstance(result, PlannedRow) and result.key == "d1"
+    assert isinstance(result, PlannedRow) and result.key == "Session 1"
+
+
+def test_two_sessions_on_one_delivery_are_both_planned() -> None:
+    # Given two rows with the same delivery and different session names
+    planner = Planner.start(SESSIONS)
+    other = [*GOOD_SESSION[:2], "Session 2", *GOOD_SESSION[3:]]
+    # When both are checked
+    first, second = planner.check(2, GOOD_SESSION), planner.check(3, other)
+    # Then both are planned, each under its name
+    assert isinstance(first, PlannedRow) and isinstance(second, PlannedRow)
+    assert (first.key, second.key) == ("Session 1", "Session 2")
+
+
+def test_same_session_name_twice_is_a_duplicate_key() -> None:
+    # Given the same session name on two rows, even with other deliveries
+    planner = Planner.start(SESSIONS)
+    planner.check(2, GOOD_SESSION)
+    # When the later row is checked
+    result = planner.check(3, ["d2", *GOOD_SESSION[1:]])
+    # Then DUPLICATE_KEY on session_name
+    assert isinstance(result, Issue) and (result.column, result.code) == ("session_name", Code.DUPLICATE_KEY)
+
+
+def test_blank_delivery_is_missing_mandatory_field() -> None:
+    assert code_of(session_with("session_deliveryId", "")) == Code.MISSING_MANDATORY_FIELD
 
 
 @pytest.mark.parametrize(
-    "date", ["2024-01-01T08:00:00Z", "2024-1-1T08:00:00Z", "2024-01-01T08:00:00.250Z", "2024-01-01T08:00:00+00:00"]
+    "date",
+    [
+        "2024-01-01T08:00:00Z",
+        "2024-1-1T08:00:00Z",
+        "2024-1-1T8:0:0Z",
+        "2024-01-01T08:00:00.250Z",
+        "2024-01-01T08:00:00+00:00",
+        "2024-01-01T08:00Z",
+        "2024-01-01T10:00:00+02:00",
+        "2024-1-1T03:00:00-0500",
+    ],
 )
-def test_iso8601_utc_dates_are_accepted(date: str) -> None:
+def test_iso8601_dates_with_z_or_offset_are_accepted(date: str) -> None:
     assert isinstance(session_with("session_startDate", date), PlannedRow)
 
 
 @pytest.mark.parametrize(
-    "date", ["2024-01-01", "2024-01-01T08:00:00", "2024-01-01T08:00:00+02:00", "2024-02-30T08:00:00Z", "01/02/2024"]
+    ("cell", "stored"),
+    [
+        ("2024-1-31T12:00:00Z", "2024-01-31T12:00:00Z"),
+        ("2022-12-1T12:00:00Z", "2022-12-01T12:00:00Z"),
+        ("2024-01-31T12:00:00+02:00", "2024-01-31T10:00:00Z"),
+        ("2024-01-01T01:30:00+0230", "2023-12-31T23:00:00Z"),
+        ("2024-1-31T9:05:00.5-05", "2024-01-31T14:05:00.5Z"),
+    ],
 )
-def test_non_utc_or_invalid_dates_are_rejected(date: str) -> None:
-    # Given a date without time, without Z, in another offset, impossible, or not ISO
+def test_dates_are_stored_as_the_utc_instant_in_one_form(cell: str, stored: str) -> None:
+    assert rules.to_utc_date(cell) == stored
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "2024-01-01",
+        "2024-01-01T08:00:00",
+        "2024-02-30T08:00:00Z",
+        "01/02/2024",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T08:00:00+24:00",
+        "2024-01-01T08:00:00+02:60",
+        "24-01-01T08:00:00Z",
+    ],
+)
+def test_dates_without_zone_or_impossible_are_rejected(date: str) -> None:
+    # Given a date without time, without Z or offset, impossible, or not ISO
     # When it is checked
     # Then INVALID_DATE
     assert code_of(session_with("session_startDate", date)) == Code.INVALID_DATE
+
+
+def test_start_before_end_compares_instants_across_offsets() -> None:
+    # Given a start at 09:00+02:00 (07:00Z) and the end at 08:00Z
+    cells = [*GOOD_SESSION[:4], "2024-01-01T09:00:00+02:00", "2024-01-01T08:00:00Z"]
+    # When it is checked
+    # Then the start is before the end
+    assert isinstance(Planner.start(SESSIONS).check(2, cells), PlannedRow)
 
 
 @pytest.mark.parametrize("start", ["2024-01-01T10:00:00Z", "2024-01-01T11:00:00Z"])
@@ -324,4 +412,81 @@ def test_blank_session_name_is_missing_mandatory_field() -> None:
 def test_session_without_dates_is_planned() -> None:
     planner = Planner.start(["session_batteryId", "group_name", "session_name"])
     result = planner.check(2, ["b1", "G", "S"])
-    assert isinstance(result, PlannedRow) and result.key == "b1"
+    assert isinstance(result, PlannedRow) and result.key == "S"
+
+
+# -- repeated header columns (TAO's existing-groups and battery session templates) ----------------
+TAO_EXISTING = [
+    "session_deliveryId",
+    "group_name",
+    "session_name",
+    "session_timezone",
+    "session_startDate",
+    "session_endDate",
+    "session_submissionDate",
+    "session_waitingPageDate",
+    "session_securitySettings",
+    "session_reviewSettings",
+    "session_waitingPageDate",
+    "session_testRunnerAccessibilityPlugins",
+    "session_testRunnerSessionPlugins",
+    "session_reportSettings",
+    "session_readAloud",
+]
+TAO_EXISTING_ROW = [
+    "MyDeliveryID",
+    "Group B",
+    "Session 3",
+    "Europe/Warsaw",
+    "2023-01-01T12:00:00Z",
+    "2023-12-31T12:00:00Z",
+    "2024-1-31T12:00:00Z",
+    "2022-12-1T12:00:00Z",
+    "requireFullscreen,preventRightClickAndKeyboardShortcuts,preventScreenshot",
+    "enableTTReview",
+    "contrast,contrastToolOptions,customPointer,customPointerOptions,font,fontToolOptions,zoom",
+    "studentReport",
+    "print",
+    "content-based",
+]
+
+
+def test_row_one_cell_short_per_repeat_maps_onto_the_header_without_the_repeat() -> None:
+    # Given TAO's header repeating session_waitingPageDate and its sample row, one cell shorter
+    planner = Planner.start(TAO_EXISTING)
+    # When the row is checked
+    result = planner.check(2, TAO_EXISTING_ROW)
+    # Then every cell lands in its column as TAO meant, and the repeat is a header warning
+    assert [(w.row, w.column, w.code) for w in planner.warnings] == [
+        (1, "session_waitingPageDate", Code.DUPLICATE_COLUMN)
+    ]
+    assert isinstance(result, PlannedRow), result
+    header_without_repeat = TAO_EXISTING[:10] + TAO_EXISTING[11:]
+    assert result.values == dict(zip(header_without_repeat, TAO_EXISTING_ROW, strict=True))
+    assert result.values["session_waitingPageDate"] == "2022-12-1T12:00:00Z"
+    assert result.values["session_readAloud"] == "content-based"
+
+
+def test_row_as_wide_as_the_header_ignores_the_repeats_cells() -> None:
+    # Given a header repeating group_description, and a row with a cell for each header name
+    planner = Planner.start(["group_name", "group_description", "group_active", "group_description"])
+    # When the row is checked
+    result = planner.check(2, ["G", "first", "TRUE", "second"])
+    # Then the first occurrence counts, the repeat's cell is ignored
+    assert isinstance(result, PlannedRow)
+    assert result.values == {"group_name": "G", "group_description": "first", "group_active": "TRUE"}
+
+
+def test_repeated_key_column_uses_its_first_occurrence() -> None:
+    # Given the key column twice, the repeat first in a wide row
+    planner = Planner.start(["user_username", "user_name", "user_username"])
+    # When two full rows differ only in the repeat's cell
+    first, second = planner.check(2, ["u1", "A", "x"]), planner.check(3, ["u2", "B", "x"])
+    # Then each is keyed by its first cell
+    assert isinstance(first, PlannedRow) and isinstance(second, PlannedRow)
+    assert (first.key, second.key) == ("u1", "u2")
+
+
+def test_row_longer_than_the_header_is_too_many_cells_even_with_repeats() -> None:
+    planner = Planner.start(["group_name", "group_description", "group_description"])
+    assert code_of(planner.check(2, ["G", "a", "b", "c"])) == Code.TOO_MANY_CELLS

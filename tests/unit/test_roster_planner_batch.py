@@ -73,6 +73,14 @@ HEADERS: dict[str, list[str]] = {
         "session_endDate",
         "session_submissionDate",
     ],
+    "sessions, a repeated column (as TAO's templates)": [
+        "session_deliveryId",
+        "session_name",
+        "session_startDate",
+        "group_name",
+        "session_startDate",
+        "session_endDate",
+    ],
     "sessions (battery)": [
         "session_batteryId",
         "group_name",
@@ -148,8 +156,10 @@ def files(draw: st.DrawFn) -> tuple[list[str], list[tuple[int, list[str]]], list
     for _ in range(count):
         row += draw(st.sampled_from([1, 1, 1, 2]))
         cells = [draw(cell_for(name)) for name in header]
-        shape = draw(st.sampled_from(["same"] * 12 + ["fewer", "more", "empty-cell-list"]))
-        if shape == "fewer":
+        shape = draw(st.sampled_from(["same"] * 12 + ["fewer", "one fewer", "more", "empty-cell-list"]))
+        if shape == "one fewer":
+            cells = cells[1:]
+        elif shape == "fewer":
             cells = cells[: draw(st.integers(min_value=0, max_value=len(cells) - 1))]
         elif shape == "more":
             cells = [*cells, draw(st.sampled_from(["", "x"]))]

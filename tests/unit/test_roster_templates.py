@@ -130,12 +130,13 @@ def test_missing_mandatory_column_rejects_the_file(header: str, missing: str) ->
     assert (rejected.issue.code, rejected.issue.column) == (Code.MISSING_COLUMN, missing)
 
 
-def test_duplicate_header_rejects_the_file() -> None:
+def test_repeated_header_column_is_a_warning_not_a_file_error() -> None:
     # Given a header naming a column twice
     # When planning starts
-    rejected = rejection("user_username,user_name,user_name")
-    # Then DUPLICATE_COLUMN names it
-    assert (rejected.issue.code, rejected.issue.column) == (Code.DUPLICATE_COLUMN, "user_name")
+    planner = Planner.start(["user_username", "user_name", "user_name"])
+    # Then the file is accepted, with a DUPLICATE_COLUMN warning on the header naming the repeat
+    assert planner.template == "users"
+    assert [(w.row, w.column, w.code) for w in planner.warnings] == [(1, "user_name", Code.DUPLICATE_COLUMN)]
 
 
 @pytest.mark.parametrize("header", [[], [""], ["", " "]])

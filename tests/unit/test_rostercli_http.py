@@ -154,6 +154,25 @@ def test_cached_token_refused_with_401_is_replaced_once(api, tmp_path):
     assert len(api.calls("/api/v1/oauth2/tokens")) == 2
 
 
+def test_wrong_secret_never_rides_on_a_token_cached_with_the_right_one(api, tmp_path, capsys):
+    # Given a token cached by a run with the right secret
+    api.answer("/api/v1/upload", (200, {"result": {"referenceId": REF, "message": "File uploaded"}}))
+    users = write(tmp_path / "users.csv", b"user_username\njdoe\n")
+    assert main(["upload", str(users)], env=env_for(api, tmp_path)) == 0
+    # And a token endpoint that now refuses (the secret given next is wrong)
+    api.answer("/api/v1/oauth2/tokens", (401, {"error": "invalid_client"}))
+    wrong = {**env_for(api, tmp_path), "ROSTER_CLIENT_SECRET": "wrong-secret"}
+
+    # When an upload runs with the wrong secret
+    code = main(["upload", str(users)], env=wrong)
+
+    # Then authentication fails (exit 5): the token was asked for again, and no upload was sent
+    assert code == 5
+    assert len(api.calls("/api/v1/oauth2/tokens")) == 2
+    assert len(api.calls("/api/v1/upload")) == 1
+    assert "invalid_client" in capsys.readouterr().err
+
+
 def test_token_request_sends_client_credentials_as_http_basic(api, tmp_path):
     client_for(api, tmp_path).token()
 
