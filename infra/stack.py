@@ -13,6 +13,7 @@ from infra import constants as c
 from infra.api import Api
 from infra.auth import Auth
 from infra.bundling import lambda_code
+from infra.edge import Edge
 from infra.importer import Importer
 from infra.monitoring import Monitoring
 from infra.storage import Storage
@@ -67,6 +68,7 @@ class RosteringStack(Stack):
         api = Api(
             self, "Api", auth=auth, storage=storage, job_events=importer.bus, code=code, log_level=settings.log_level
         )
+        front = Edge(self, "Edge", http_api=api.http_api)
         Monitoring(
             self,
             "Monitoring",
@@ -78,8 +80,9 @@ class RosteringStack(Stack):
         self._acknowledge_bucket_notifications_handler()
 
         outputs = {
-            "ApiUrl": (api.url, "Base URL of the Rostering API"),
-            "TokenUrl": (api.url + routes.TOKEN.path.removeprefix("/"), "Token route (client_credentials)"),
+            "ApiUrl": (front.url, "Base URL of the Rostering API (CloudFront in front of the HTTP API)"),
+            "TokenUrl": (front.url + routes.TOKEN.path.removeprefix("/"), "Token route (client_credentials)"),
+            "HttpApiUrl": (api.url, "The HTTP API behind CloudFront; clients use ApiUrl (docs/DEPLOY.md)"),
             "CognitoTokenEndpoint": (auth.token_endpoint_url, "Cognito /oauth2/token the token route forwards to"),
             "UserPoolId": (auth.user_pool.user_pool_id, "Tenants are app clients of this pool"),
             "BucketName": (storage.bucket.bucket_name, "Uploads bucket"),

@@ -15,12 +15,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from lambdas.common.routes import ROUTES, UPLOAD_URL, Route
+from lambdas.common.edge import LAMBDA_MAX_EVENT, TEXT_TYPES, edge_refusal
+from lambdas.common.routes import ROUTES, Route
 from local.authorizer import AuthorizerDenied, RequestAuthorizer, denial_response
 
-HTTP_API_MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API payload limit
-LAMBDA_MAX_EVENT = 6_291_456  # synchronous Lambda invocation payload limit
-TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript)|.*\+(json|xml))$")
 API_ID = "local"
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -89,11 +87,14 @@ class Gateway:
         if request.method == "GET" and request.path in self._documents:
             content_type, document = self._documents[request.path]
             return Response(document, 200, content_type=content_type)
+        # The deployed CloudFront Function's check, first, on every request (lambdas/common/edge.py).
+        refused = edge_refusal(request.method, {name.lower(): value for name, value in request.headers.items()})
+        if refused is not None:
+            status, body = refused
+            return Response(body, status, content_type="application/json")
         found, parameters = self._route(request.method, request.path)
         if found is None:
             return _json(404, {"message": "Not Found"})
-        if (request.content_length or 0) > HTTP_API_MAX_BODY:
-            return _json(413, {"message": "Request Entity Too Large"})
         route = found.route
         authorized = None
         if route.scopes is not None:
@@ -103,15 +104,8 @@ class Gateway:
                 status, headers, body = denial_response(denied)
                 return Response(body, status, headers=headers)
         event = build_event(request, found.key, parameters, authorized)
-        if len(json.dumps(event)) > LAMBDA_MAX_EVENT:
-            return _json(
-                413,
-                {
-                    "code": "FILE_TOO_LARGE",
-                    "message": "The request is over the 6 MB Lambda event limit: send the file gzip-compressed "
-                    f"(users.csv.gz) or through {UPLOAD_URL.key}.",
-                },
-            )
+        if len(json.dumps(event)) > LAMBDA_MAX_EVENT:  # unreachable behind the edge check; as API Gateway answers
+            return _json(500, {"message": "Internal Server Error"})
         result = self._handlers[route.function](event, LocalContext(route.function))
         return to_http(result)
 
