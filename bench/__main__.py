@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 
+from local.resources import resource_environment
+
 # Before any handler is imported: fake credentials (moto only) and no per-call JSON log lines or
 # metric blobs, so the table stays readable. Child processes inherit these.
 os.environ.update(
@@ -21,6 +23,7 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "Rostering",
     }
 )
+os.environ.update(resource_environment())
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 

@@ -67,7 +67,8 @@ def handler_call(event: dict[str, Any]) -> Any:
     from lambdas.upload import handler
     from tests.conftest import FakeLambdaContext
 
-    handler._service = IntakeService(handler.settings, jobs=MemoryJobs(), objects=SendingObjects())  # type: ignore[arg-type]
+    service = IntakeService(handler.settings, jobs=MemoryJobs(), objects=SendingObjects())  # type: ignore[arg-type]
+    handler.service = lambda: service  # type: ignore[assignment]
     context = FakeLambdaContext()
 
     def call() -> Any:

@@ -120,16 +120,44 @@ def build_event(
     request: Request, route_key: str, path_parameters: dict[str, str], authorizer: dict[str, Any] | None
 ) -> dict[str, Any]:
     """An HTTP API payload 2.0 event, as API Gateway builds it."""
+    headers = _joined((name.lower(), value) for name, value in request.headers.items() if name.lower() != "cookie")
+    query = _joined(request.args.items(multi=True))
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode("latin-1"),
+        "headers": headers,
+        "requestContext": _request_context(request, route_key, authorizer),
+        "isBase64Encoded": False,
+    }
+    if cookies := request.headers.get("Cookie"):
+        event["cookies"] = [cookie.strip() for cookie in cookies.split(";")]
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    body = request.get_data(cache=False)
+    if body:
+        if TEXT_TYPES.match(request.mimetype or "") and _is_utf8(body):
+            event["body"] = body.decode("utf-8")
+        else:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+    return event
+
+
+def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Repeated names joined with commas, as API Gateway passes headers and query parameters."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
+
+
+def _request_context(request: Request, route_key: str, authorizer: dict[str, Any] | None) -> dict[str, Any]:
     now = datetime.now(UTC)
-    headers: dict[str, str] = {}
-    for name, value in request.headers.items():
-        name = name.lower()
-        if name != "cookie":
-            headers[name] = f"{headers[name]},{value}" if name in headers else value
-    query: dict[str, str] = {}
-    for name, value in request.args.items(multi=True):
-        query[name] = f"{query[name]},{value}" if name in query else value
-    request_context: dict[str, Any] = {
+    context: dict[str, Any] = {
         "accountId": "000000000000",
         "apiId": API_ID,
         "domainName": request.host,
@@ -148,30 +176,8 @@ def build_event(
         "timeEpoch": int(now.timestamp() * 1000),
     }
     if authorizer is not None:
-        request_context["authorizer"] = authorizer
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": request.path,
-        "rawQueryString": request.query_string.decode("latin-1"),
-        "headers": headers,
-        "requestContext": request_context,
-        "isBase64Encoded": False,
-    }
-    if cookies := request.headers.get("Cookie"):
-        event["cookies"] = [cookie.strip() for cookie in cookies.split(";")]
-    if query:
-        event["queryStringParameters"] = query
-    if path_parameters:
-        event["pathParameters"] = path_parameters
-    body = request.get_data(cache=False)
-    if body:
-        if TEXT_TYPES.match(request.mimetype or "") and _is_utf8(body):
-            event["body"] = body.decode("utf-8")
-        else:
-            event["body"] = base64.b64encode(body).decode("ascii")
-            event["isBase64Encoded"] = True
-    return event
+        context["authorizer"] = authorizer
+    return context
 
 
 def to_http(result: Any) -> Response:

@@ -6,7 +6,20 @@ import json
 from typing import Any
 
 from lambdas.common import schema
-from lambdas.common.config import PENDING_PREFIX, Settings
+from lambdas.common.config import PENDING_PREFIX, Env, Settings
+
+
+def resource_environment() -> dict[str, str]:
+    """The local resource names as the environment variables the functions read (``make run``,
+    tests, bench): the functions have no default of their own."""
+    return {
+        Env.BUCKET_NAME: schema.BUCKET_LOCAL_NAME,
+        Env.JOBS_TABLE_NAME: schema.JOBS_TABLE.local_name,
+        Env.ROSTER_TABLE_NAME: schema.ROSTER_TABLE.local_name,
+        Env.IDEMPOTENCY_TABLE_NAME: schema.IDEMPOTENCY_TABLE.local_name,
+        Env.TENANTS_TABLE_NAME: schema.TENANTS_TABLE.local_name,
+        Env.EVENT_BUS_NAME: schema.EVENT_BUS_LOCAL_NAME,
+    }
 
 
 def create_tables(dynamodb: Any, settings: Settings) -> None:

@@ -20,7 +20,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from lambdas.common import observability, routes
 from lambdas.common.config import Env, Settings
 from local.issuer import DEFAULT_LOCAL_CLIENTS, ENDPOINT_PATH, LocalIssuer, parse_clients
-from local.resources import create_bucket, create_import_queue, create_tables
+from local.resources import create_bucket, create_import_queue, create_tables, resource_environment
 from local.s3_policy import PostPolicyGuard
 from ops.tenants import register
 
@@ -52,6 +52,7 @@ class LocalStack:
         self.issuer = issuer_box["issuer"] = LocalIssuer.from_env(f"{token_base}/local_pool")
 
         os.environ.update(LOCAL_ENVIRONMENT)
+        os.environ.update(resource_environment())
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.aws_url,

@@ -11,6 +11,9 @@ import boto3
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from lambdas.common.config import Env
+from local.resources import resource_environment
+
 # Bounded property runs in `make test`; `make fuzz` selects the long profile.
 hypothesis_settings.register_profile("default", max_examples=40, deadline=None)
 hypothesis_settings.register_profile("fuzz", max_examples=2000, deadline=None)
@@ -25,6 +28,11 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "us-east-1",
         "POWERTOOLS_METRICS_NAMESPACE": "Rostering",
         "POWERTOOLS_DEV": "false",
+        # What the stack gives the functions: they have no default of their own. The queue URL
+        # and the token endpoint are placeholders; tests that reach them pass their own.
+        **resource_environment(),
+        Env.IMPORT_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/rostering-import",
+        Env.TOKEN_ENDPOINT_URL: "https://rostering.auth.us-east-1.amazoncognito.com/oauth2/token",
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)

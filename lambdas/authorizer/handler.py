@@ -17,7 +17,7 @@ from typing import Any
 from lambdas.authorizer.jwks import Jwks
 from lambdas.authorizer.registry import TenantRegistry
 from lambdas.authorizer.tokens import Forbidden, TokenVerifier, Unauthorized
-from lambdas.common.config import Settings
+from lambdas.common.config import Env, Settings
 from lambdas.common.observability import logger
 from lambdas.common.routes import scopes_of
 
@@ -30,7 +30,7 @@ def verifier() -> TokenVerifier:
     """Built on first use from the environment, then kept for the warm function's life."""
     global _verifier
     if _verifier is None:
-        settings = Settings.from_env()
+        settings = Settings.from_env(require=(Env.TENANTS_TABLE_NAME, Env.TOKEN_ISSUER_URL))
         registry = TenantRegistry(settings.tenants_table)
         issuer = settings.token_issuer_url
         _verifier = TokenVerifier(issuer=issuer, jwks=Jwks(issuer), is_tenant=registry.is_tenant)

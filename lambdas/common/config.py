@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from lambdas.common import schema
@@ -20,8 +20,9 @@ RESULTS_PREFIX = "import-csv/results/"
 # lifecycle as PENDING_PREFIX; the importer deletes them once the job is finished.
 CHUNKS_PREFIX = "import-csv/chunks/"
 
-# Defaults are the local stack's resource names; on AWS the stack passes the generated names
-# through the environment variables read in ``Settings.from_env``.
+# The local stack's resource names: defaults of a ``Settings`` built in code (tests, the local
+# stack). ``Settings.from_env`` never falls back to them: a function started without a name it
+# needs fails its cold start (``ConfigurationError``) instead of writing to a local name.
 DEFAULT_BUCKET_NAME = schema.BUCKET_LOCAL_NAME
 DEFAULT_JOBS_TABLE = schema.JOBS_TABLE.local_name
 DEFAULT_ROSTER_TABLE = schema.ROSTER_TABLE.local_name
@@ -51,6 +52,10 @@ class Env:
     IMPORT_CHUNK_ROWS = "IMPORT_CHUNK_ROWS"
 
 
+class ConfigurationError(RuntimeError):
+    """The environment lacks a variable the function needs, or holds an invalid value."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     bucket_name: str = DEFAULT_BUCKET_NAME
@@ -73,36 +78,44 @@ class Settings:
     import_chunk_rows: int = 2000
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, require: Iterable[str] = ()) -> Settings:
+        """Read once at cold start. Each name in ``require`` must be set; resource names never
+        default to the local stack's; numbers must be positive integers."""
         env = os.environ if environ is None else environ
-
-        def text(name: str, default: str) -> str:
-            return env.get(name) or default
+        missing = sorted(name for name in require if not env.get(name))
+        if missing:
+            raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
 
         def number(name: str, default: int) -> int:
             raw = env.get(name)
             if not raw:
                 return default
-            value = int(raw)
+            try:
+                value = int(raw)
+            except ValueError:
+                value = 0
             if value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {raw!r}")
+                raise ConfigurationError(f"{name} must be a positive integer, got {raw!r}")
             return value
 
+        defaults = cls()
         return cls(
-            bucket_name=text(Env.BUCKET_NAME, DEFAULT_BUCKET_NAME),
-            jobs_table=text(Env.JOBS_TABLE_NAME, DEFAULT_JOBS_TABLE),
-            roster_table=text(Env.ROSTER_TABLE_NAME, DEFAULT_ROSTER_TABLE),
-            idempotency_table=text(Env.IDEMPOTENCY_TABLE_NAME, DEFAULT_IDEMPOTENCY_TABLE),
-            tenants_table=text(Env.TENANTS_TABLE_NAME, DEFAULT_TENANTS_TABLE),
-            event_bus_name=text(Env.EVENT_BUS_NAME, DEFAULT_EVENT_BUS),
-            import_queue_url=text(Env.IMPORT_QUEUE_URL, ""),
-            max_upload_bytes=number(Env.MAX_UPLOAD_BYTES, DEFAULT_MAX_UPLOAD_BYTES),
-            upload_url_expiry_seconds=number(Env.UPLOAD_URL_EXPIRY_SECONDS, 900),
-            download_url_expiry_seconds=number(Env.DOWNLOAD_URL_EXPIRY_SECONDS, 300),
-            direct_upload_deadline_seconds=number(Env.DIRECT_UPLOAD_DEADLINE_SECONDS, 900),
-            token_endpoint_url=text(Env.TOKEN_ENDPOINT_URL, ""),
-            token_issuer_url=text(Env.TOKEN_ISSUER_URL, ""),
-            password_hash_log2_n=number(Env.PASSWORD_HASH_LOG2_N, 14),
-            import_lease_seconds=number(Env.IMPORT_LEASE_SECONDS, 120),
-            import_chunk_rows=number(Env.IMPORT_CHUNK_ROWS, 2000),
+            bucket_name=env.get(Env.BUCKET_NAME, ""),
+            jobs_table=env.get(Env.JOBS_TABLE_NAME, ""),
+            roster_table=env.get(Env.ROSTER_TABLE_NAME, ""),
+            idempotency_table=env.get(Env.IDEMPOTENCY_TABLE_NAME, ""),
+            tenants_table=env.get(Env.TENANTS_TABLE_NAME, ""),
+            event_bus_name=env.get(Env.EVENT_BUS_NAME, ""),
+            import_queue_url=env.get(Env.IMPORT_QUEUE_URL, ""),
+            token_endpoint_url=env.get(Env.TOKEN_ENDPOINT_URL, ""),
+            token_issuer_url=env.get(Env.TOKEN_ISSUER_URL, ""),
+            max_upload_bytes=number(Env.MAX_UPLOAD_BYTES, defaults.max_upload_bytes),
+            upload_url_expiry_seconds=number(Env.UPLOAD_URL_EXPIRY_SECONDS, defaults.upload_url_expiry_seconds),
+            download_url_expiry_seconds=number(Env.DOWNLOAD_URL_EXPIRY_SECONDS, defaults.download_url_expiry_seconds),
+            direct_upload_deadline_seconds=number(
+                Env.DIRECT_UPLOAD_DEADLINE_SECONDS, defaults.direct_upload_deadline_seconds
+            ),
+            password_hash_log2_n=number(Env.PASSWORD_HASH_LOG2_N, defaults.password_hash_log2_n),
+            import_lease_seconds=number(Env.IMPORT_LEASE_SECONDS, defaults.import_lease_seconds),
+            import_chunk_rows=number(Env.IMPORT_CHUNK_ROWS, defaults.import_chunk_rows),
         )

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.common.config import Settings
+from lambdas.common.config import Env, Settings
 from lambdas.common.observability import logger, metrics
 from lambdas.importer.chunks import RosterRules
 from lambdas.importer.messages import parse_body
@@ -32,10 +32,15 @@ def roster_rules(settings: Settings, dynamodb: Any) -> RosterRules:
     )
 
 
+# Cold start: the settings are checked at import (a missing name fails the init); the importer
+# and its boto3 clients are built on first use, once per container.
+settings = Settings.from_env(
+    require=(Env.BUCKET_NAME, Env.JOBS_TABLE_NAME, Env.ROSTER_TABLE_NAME, Env.EVENT_BUS_NAME, Env.IMPORT_QUEUE_URL)
+)
+
+
 @cache
 def default_importer() -> Importer:
-    """Built once per container from the environment, over boto3's default clients."""
-    settings = Settings.from_env()
     dynamodb = boto3.resource("dynamodb")
     return Importer.build(settings, roster_rules(settings, dynamodb), dynamodb=dynamodb)
 

@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common import routes
-from lambdas.common.config import Settings
+from lambdas.common.config import Env, Settings
 from lambdas.common.http import json_response, register_error_mapping
 from lambdas.common.observability import logger
 from lambdas.jobs.events import JobEvents
@@ -19,14 +19,15 @@ from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.queries import JobQueries
 from lambdas.jobs.store import JobStore
 
+# Cold start: the settings are checked at import (a missing name fails the init); the queries
+# and their boto3 clients are built on first use, once per container.
+settings = Settings.from_env(require=(Env.BUCKET_NAME, Env.JOBS_TABLE_NAME, Env.EVENT_BUS_NAME))
 app = APIGatewayHttpResolver()
 register_error_mapping(app)
 
 
 @cache
 def queries() -> JobQueries:
-    """Built once per container, from the environment."""
-    settings = Settings.from_env()
     return JobQueries(
         jobs=JobStore(settings.jobs_table),
         files=JobFiles(settings.bucket_name),

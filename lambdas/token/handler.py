@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common import routes
-from lambdas.common.config import Settings
+from lambdas.common.config import Env, Settings
 from lambdas.common.http import json_response
 from lambdas.common.observability import logger
 from lambdas.oauth.cognito import TokenEndpoint
@@ -22,7 +22,9 @@ from lambdas.oauth.request import event_body, parse_token_request, read_form
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
-settings = Settings.from_env()
+# Cold start: the settings are checked at import (a missing name fails the init); the endpoint
+# holds no client, so it is built at import too.
+settings = Settings.from_env(require=(Env.TOKEN_ENDPOINT_URL,))
 endpoint = TokenEndpoint(settings.token_endpoint_url)
 app = APIGatewayHttpResolver()
 

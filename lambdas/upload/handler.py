@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import json
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -11,30 +12,26 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common import routes
-from lambdas.common.config import Settings
+from lambdas.common.config import Env, Settings
 from lambdas.common.errors import MalformedRequest
 from lambdas.common.http import json_response, register_error_mapping
 from lambdas.common.observability import Metric, logger, metrics
 from lambdas.intake.form import read_upload_form
 from lambdas.intake.service import IntakeService
 
-settings = Settings.from_env()
+# Cold start: the settings are checked at import (a missing name fails the init); the service
+# and its boto3 clients are built on first use, once per container.
+settings = Settings.from_env(require=(Env.BUCKET_NAME, Env.JOBS_TABLE_NAME, Env.IDEMPOTENCY_TABLE_NAME))
 app = APIGatewayHttpResolver()
 register_error_mapping(app)
-_service: IntakeService | None = None
 
 
+@cache
 def service() -> IntakeService:
-    """Built on first use, not at import: boto3 clients are cold-start time."""
-    global _service
-    if _service is None:
-        from lambdas.intake.objects import ObjectStore
-        from lambdas.jobs.store import JobStore
+    from lambdas.intake.objects import ObjectStore
+    from lambdas.jobs.store import JobStore
 
-        _service = IntakeService(
-            settings, jobs=JobStore(settings.jobs_table), objects=ObjectStore(settings.bucket_name)
-        )
-    return _service
+    return IntakeService(settings, jobs=JobStore(settings.jobs_table), objects=ObjectStore(settings.bucket_name))
 
 
 @routes.register(app, routes.UPLOAD)

@@ -44,7 +44,7 @@ def test_function_logs_to_its_own_log_group_kept_30_days(resources: Resources, s
 
 def test_every_environment_variable_we_set_is_read_by_settings() -> None:
     names = [v for k, v in vars(c.Env).items() if not k.startswith("_")]
-    defaults = Settings()
+    defaults = Settings.from_env({})
 
     for name in names:
         changed = Settings.from_env({name: "4242"})

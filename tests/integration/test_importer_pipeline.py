@@ -551,8 +551,7 @@ def test_lambda_handler_imports_with_settings_from_the_environment(
     stack: ImportStack, lambda_context: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given the environment the stack gives the function, and a stored file
-    monkeypatch.setenv("IMPORT_QUEUE_URL", stack.settings.import_queue_url)
-    monkeypatch.setenv("PASSWORD_HASH_LOG2_N", "4")
+    monkeypatch.setattr(handler, "settings", stack.settings)
     handler.default_importer.cache_clear()
     ref = stack.seed_upload(users_csv(2))
     # When the Lambda entry point receives the S3 event

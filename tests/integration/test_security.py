@@ -136,17 +136,17 @@ def world() -> Iterator[World]:
             world.published.extend(json.loads(entry["Detail"]) for entry in params["Entries"])
 
         events_client.meta.events.register("before-parameter-build.eventbridge.PutEvents", capture)
-        previous = upload_handler._service
-        upload_handler._service = IntakeService(
+        service = IntakeService(
             upload_handler.settings,
             jobs=JobStore(settings.jobs_table, resource=stack.dynamodb),
             objects=ObjectStore(settings.bucket_name, client=s3),
             idempotency_client=boto3.client("dynamodb"),
         )
+        previous, upload_handler.service = upload_handler.service, lambda: service
         status_handler.queries.cache_clear()
         yield world
         status_handler.queries.cache_clear()
-        upload_handler._service = previous
+        upload_handler.service = previous
 
 
 # -- tenant isolation -------------------------------------------------------------------------

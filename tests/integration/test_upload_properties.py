@@ -47,9 +47,9 @@ def stores() -> Iterator[dict[str, Any]]:
             objects=ObjectStore(handler.settings.bucket_name, client=s3),
             idempotency_client=dynamodb.meta.client,
         )
-        previous, handler._service = handler._service, service
+        previous, handler.service = handler.service, lambda: service
         yield {"s3": s3, "dynamodb": dynamodb}
-        handler._service = previous
+        handler.service = previous
 
 
 def stored(stores: dict[str, Any]) -> tuple[int, int]:

@@ -40,7 +40,7 @@ def clients(resources: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[
         objects=ObjectStore(settings.bucket_name, client=s3),
         idempotency_client=ddb_client,
     )
-    monkeypatch.setattr(handler, "_service", service)
+    monkeypatch.setattr(handler, "service", lambda: service)
     return {"s3": s3, "dynamodb": dynamodb, "ddb_client": ddb_client, "settings": settings}
 
 
@@ -410,7 +410,7 @@ def test_idempotency_key_is_scoped_per_tenant(clients, lambda_context):
 def test_idempotency_key_in_flight_is_409_conflict(clients, lambda_context, monkeypatch):
     # Given a first request that is still storing when the retry arrives
     headers = {"Idempotency-Key": "slow"}
-    service = handler._service
+    service = handler.service()
     original = service._store
     answers: list[tuple[int, Any]] = []
 

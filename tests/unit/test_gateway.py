@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
+from lambdas.common import edge
 from lambdas.oauth.request import TokenRequest
 from local.authorizer import JwtAuthorizer
-from lambdas.common import edge
 from local.gateway import LAMBDA_MAX_EVENT, Gateway, to_http
 from local.issuer import LocalIssuer
 
