@@ -105,6 +105,17 @@ METRICS_NAMESPACE = observability.NAMESPACE
 # --- import queue --------------------------------------------------------------------------------
 # Each message is one file or one chunk of IMPORT_CHUNK_ROWS rows whose passwords are hashed
 # (scrypt): one message per invocation keeps a chunk well inside the timeout.
+IMPORTER_TABLE_ACTIONS = (  # what lambdas/importer, jobs and roster call; no Scan, no stream reads
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
 IMPORT_BATCH_SIZE = 1
 IMPORT_MAX_CONCURRENCY = 10  # caps the chunk fan-out (and DynamoDB write rate) without reserving concurrency
 IMPORT_VISIBILITY_TIMEOUT = Duration.seconds(IMPORTER.timeout.to_seconds() * 6)
@@ -117,7 +128,8 @@ THROTTLE_RATE_LIMIT = 50  # requests per second, whole stage
 THROTTLE_BURST_LIMIT = 100
 
 # --- monitoring ----------------------------------------------------------------------------------
-IMPORTS_FAILED_METRIC = observability.Metric.IMPORTS_FAILED
+IMPORTS_FAILED_METRIC = observability.Metric.IMPORTS_FAILED  # the service's fault: alarmed
+IMPORTS_REJECTED_METRIC = observability.Metric.IMPORTS_REJECTED  # the client's: dashboard only
 ALARM_PERIOD = Duration.minutes(5)
 
 Env = config.Env  # the environment variable names Settings.from_env reads

@@ -38,12 +38,15 @@ class Monitoring(Construct):
             self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
 
-        imports_failed = cw.Metric(
-            namespace=c.METRICS_NAMESPACE,
-            metric_name=c.IMPORTS_FAILED_METRIC,
-            dimensions_map={"service": c.POWERTOOLS_SERVICE_NAME},
-            statistic=cw.Stats.SUM,
-            period=c.ALARM_PERIOD,
+        imports_failed, imports_rejected = (
+            cw.Metric(
+                namespace=c.METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": c.POWERTOOLS_SERVICE_NAME},
+                statistic=cw.Stats.SUM,
+                period=c.ALARM_PERIOD,
+            )
+            for name in (c.IMPORTS_FAILED_METRIC, c.IMPORTS_REJECTED_METRIC)
         )
         dlq_depth = dead_letters.metric_approximate_number_of_messages_visible(
             period=c.ALARM_PERIOD, statistic=cw.Stats.MAXIMUM
@@ -52,7 +55,8 @@ class Monitoring(Construct):
         self.alarms = [
             self._alarm("DeadLetters", dlq_depth, "Import messages reached the dead-letter queue"),
             self._alarm("Api5xx", api_5xx, "The HTTP API answered 5xx"),
-            self._alarm("ImportsFailed", imports_failed, "Imports ended FAILED"),
+            # Only the service's failures page someone; a client's bad file is counted (dashboard), not alarmed.
+            self._alarm("ImportsFailed", imports_failed, "Imports ended FAILED through the service's fault"),
         ]
         for fn in functions:
             name = fn.spec.name.title()
@@ -64,7 +68,12 @@ class Monitoring(Construct):
         self.dashboard = cw.Dashboard(self, "Dashboard")
         self.dashboard.add_widgets(
             cw.GraphWidget(title="API requests and 5xx", left=[http_api.metric_count(), api_5xx], width=12),
-            cw.GraphWidget(title="Imports failed / DLQ depth", left=[imports_failed], right=[dlq_depth], width=12),
+            cw.GraphWidget(
+                title="Imports failed (service) / rejected (client) / DLQ depth",
+                left=[imports_failed, imports_rejected],
+                right=[dlq_depth],
+                width=12,
+            ),
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(title="Lambda errors", left=[f.function.metric_errors() for f in functions], width=8),

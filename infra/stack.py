@@ -4,9 +4,10 @@ acknowledgements of CDK-internal resources."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnOutput, CfnResource, Duration, Stack, Validations
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import constants as c
@@ -77,7 +78,7 @@ class RosteringStack(Stack):
             dead_letters=importer.dlq,
             alarm_email=settings.alarm_email,
         )
-        self._acknowledge_bucket_notifications_handler()
+        self._govern_bucket_notifications_handler()
 
         outputs = {
             "ApiUrl": (front.url, "Base URL of the Rostering API (CloudFront in front of the HTTP API)"),
@@ -92,11 +93,16 @@ class RosteringStack(Stack):
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
 
-    def _acknowledge_bucket_notifications_handler(self) -> None:
-        """CDK's own custom resource that writes the bucket notification configuration."""
+    def _govern_bucket_notifications_handler(self) -> None:
+        """CDK's own function that writes the bucket notification configuration: a log group with
+        the stack's retention (else Lambda creates one that keeps logs for ever), and cdk-nag notes."""
         handler = self.node.try_find_child(BUCKET_NOTIFICATIONS_HANDLER_ID)
         if handler is None:
             return
+        log_group = logs.LogGroup(self, "BucketNotificationsHandlerLogs", retention=c.LOG_RETENTION)
+        function = cast(CfnResource, handler.node.find_child("Resource"))
+        function.add_property_override("LoggingConfig", {"LogGroup": log_group.log_group_name})
+        function.add_dependency(cast(CfnResource, log_group.node.default_child))
         Validations.of(handler).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

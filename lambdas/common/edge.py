@@ -23,6 +23,8 @@ import json
 import re
 from collections.abc import Mapping
 
+from lambdas.common.routes import UPLOAD_URL
+
 LAMBDA_MAX_EVENT = 6_291_456  # synchronous Lambda invocation payload
 HTTP_API_MAX_BODY = 10 * 1024 * 1024  # HTTP API payload quota (the edge refuses long before it)
 ENVELOPE_RESERVE = 32 * 1024
@@ -36,8 +38,8 @@ BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 TOO_LARGE_CODE = "FILE_TOO_LARGE"
 TOO_LARGE_MESSAGE = (
     "The request body is over the {limit} bytes a direct upload can carry (the 6 MB Lambda event limit): "
-    "send the file gzip-compressed (users.csv.gz, up to 10 MiB of CSV) or through POST /api/v1/upload/url "
-    "(presigned upload)."
+    "send the file gzip-compressed (users.csv.gz, up to 10 MiB of CSV) or through "
+    f"{UPLOAD_URL.key} (presigned upload)."
 )
 LENGTH_REQUIRED_CODE = "LENGTH_REQUIRED"
 LENGTH_REQUIRED_MESSAGE = "Send the request body with a Content-Length header (chunked uploads are not accepted)."

@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common.config import Settings
 from lambdas.common.errors import EmptyFile, FileTooLarge, InvalidFileType
-from lambdas.common.observability import Metric, logger, metrics
+from lambdas.common.observability import Metric, failure_metric, logger, metrics
 from lambdas.importer import planning
 from lambdas.importer.chunks import ChunkItem, RosterRules, apply_chunk, item_from_json, item_to_json, tally
 from lambdas.importer.messages import ChunkQueue, ChunkReady, Message, UploadArrived
@@ -340,7 +340,7 @@ class Importer:
         )
         if finished is None:
             raise LeaseLost(reference_id)
-        self._announce(tenant, finished, Metric.IMPORTS_FAILED)
+        self._announce(tenant, finished, failure_metric(issue.get("code")))
 
     def _announce(self, tenant: str, job: Mapping[str, Any], metric: str) -> None:
         metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)

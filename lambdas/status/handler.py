@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common import routes
 from lambdas.common.config import Env, Settings
 from lambdas.common.http import json_response, register_error_mapping
-from lambdas.common.observability import logger
+from lambdas.common.observability import logger, metrics
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.queries import JobQueries
@@ -51,5 +51,6 @@ def download(referenceId: str) -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
