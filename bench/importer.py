@@ -63,7 +63,7 @@ def plan_users(repeat: int) -> list[Figure]:
         csv_pass(data)
 
     ours, base, spread = interleaved(measured, floor, repeat)
-    return [Figure("plan_100k_users_time", ours * 1000, base * 1000, 4.0, "ms", spread)]
+    return [Figure("plan_100k_users_time", ours * 1000, base * 1000, 6.0, "ms", spread)]
 
 
 # -- 6. store_calls_per_1k_rows -----------------------------------------------------------------
@@ -150,13 +150,13 @@ def probe(reference_id: str, max_upload_bytes: int) -> None:
     import boto3
 
     from lambdas.common.config import PENDING_PREFIX, Settings
-    from lambdas.importer.handler import roster_rules
+    from lambdas.importer.handler import roster_services
     from lambdas.importer.messages import UploadArrived
     from lambdas.importer.pipeline import Importer
 
     settings = replace(Settings.from_env(), max_upload_bytes=max_upload_bytes)
     dynamodb = boto3.resource("dynamodb")
-    importer = Importer.build(settings, roster_rules(settings, dynamodb), dynamodb=dynamodb)
+    importer = Importer.build(settings, roster_services(settings, dynamodb), dynamodb=dynamodb)
     before = peak_rss()
     importer.handle(UploadArrived(key=f"{PENDING_PREFIX}{reference_id}.csv"))
     print(peak_rss(), before)

@@ -1,4 +1,4 @@
-"""HTTP API with the tenant authorizer and the three HTTP functions (upload, status, token).
+"""HTTP API with the tenant authorizer and the HTTP functions (upload, status, token, control).
 
 The authorizer is a Lambda REQUEST authorizer (``lambdas/authorizer``): it verifies the Cognito
 access token as the JWT authorizer would, checks the route's scopes, and accepts only clients
@@ -19,12 +19,14 @@ from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants as c
 from infra.auth import Auth
 from infra.functions import PythonFunction
 from infra.storage import Storage
+from infra.webhooks import Webhooks
 from lambdas.common import routes
 
 _ACCESS_LOG_FORMAT = {
@@ -50,6 +52,8 @@ class Api(Construct):
         auth: Auth,
         storage: Storage,
         job_events: events.IEventBus,
+        import_queue: sqs.IQueue,
+        webhooks: Webhooks,
         code: lambda_.Code,
         log_level: str,
     ) -> None:
@@ -80,20 +84,31 @@ class Api(Construct):
             },
         )
         self.token = function("Token", c.TOKEN, {c.Env.TOKEN_ENDPOINT_URL: auth.token_endpoint_url})
-        self.functions: tuple[PythonFunction, ...] = (self.upload, self.status, self.token)
+        self.control = function(
+            "Control",
+            c.CONTROL,
+            {
+                **storage.environment,
+                **webhooks.environment,
+                c.Env.EVENT_BUS_NAME: job_events.event_bus_name,
+                c.Env.IMPORT_QUEUE_URL: import_queue.queue_url,
+            },
+        )
+        self.functions: tuple[PythonFunction, ...] = (self.upload, self.status, self.token, self.control)
 
         # Upload: write the job and the idempotency record, store the file or sign a POST for it.
         storage.jobs.grant_read_write_data(self.upload.role)
         storage.idempotency.grant_read_write_data(self.upload.role)
         storage.grant_objects(self.upload.role, "s3:PutObject", prefix=c.PENDING_PREFIX)
         # Status: read jobs, see whether a presigned upload arrived (else expire the job: UpdateItem
-        # and an event), sign a GET of the report.
-        storage.jobs.grant_read_data(self.status.role)
-        storage.jobs.grant(self.status.role, "dynamodb:UpdateItem")
-        job_events.grant_put_events_to(self.status.role)
+        # and an event), end a hold past its 72 hours the same way, sign a GET of the report.
         storage.grant_objects(self.status.role, "s3:GetObject", prefix=c.RESULTS_PREFIX)
-        storage.grant_objects(self.status.role, "s3:GetObject", prefix=c.PENDING_PREFIX)  # HeadObject
-        storage.grant_list(self.status.role, prefix=c.PENDING_PREFIX)
+        self._grant_job_control(self.status, storage, job_events)
+        # Control: approve (wake the importer), discard, abort; the webhook (seal its secret).
+        self._grant_job_control(self.control, storage, job_events)
+        import_queue.grant_send_messages(self.control.role)
+        storage.tenants.grant_read_write_data(self.control.role)
+        webhooks.key.grant(self.control.role, "kms:Encrypt")  # seal a new signing secret
 
         self.authorizer_function = function(
             "Authorizer",
@@ -123,6 +138,18 @@ class Api(Construct):
         self._routes({target.spec.name: target for target in self.functions})
         self.functions = (*self.functions, self.authorizer_function)
         self.url = self.http_api.api_endpoint + "/"
+
+    @staticmethod
+    def _grant_job_control(target: PythonFunction, storage: Storage, job_events: events.IEventBus) -> None:
+        """Read jobs (the imports list queries the acceptance index) and change one's state
+        (UpdateItem only), publish the change, and move the file of a job that ended unimported
+        from pending/ to failed/ (HeadObject, CopyObject, DeleteObject)."""
+        storage.jobs.grant_read_data(target.role)
+        storage.jobs.grant(target.role, "dynamodb:UpdateItem")
+        job_events.grant_put_events_to(target.role)
+        storage.grant_objects(target.role, "s3:GetObject", "s3:DeleteObject", prefix=c.PENDING_PREFIX)
+        storage.grant_objects(target.role, "s3:PutObject", prefix=c.FAILED_PREFIX)
+        storage.grant_list(target.role, prefix=c.PENDING_PREFIX)
 
     def _routes(self, functions: dict[str, PythonFunction]) -> None:
         """Every row of the route table: each path and alias and its function; the authorizer checks

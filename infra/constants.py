@@ -87,13 +87,22 @@ TOKEN = FunctionSpec(
 IMPORTER = FunctionSpec(
     name="importer", memory_mb=1024, timeout=Duration.seconds(300), description="Imports CSV chunks"
 )
+CONTROL = FunctionSpec(
+    name="control",
+    memory_mb=256,
+    timeout=Duration.seconds(10),
+    description="Approve, discard and abort imports; the tenant's webhook",
+)
+DELIVERY = FunctionSpec(
+    name="delivery", memory_mb=256, timeout=Duration.seconds(30), description="Delivers signed webhook events"
+)
 AUTHORIZER = FunctionSpec(
     name="authorizer",
     memory_mb=512,
     timeout=Duration.seconds(10),
     description="Verifies access tokens and that their client is a registered tenant",
 )
-FUNCTIONS = (UPLOAD, STATUS, TOKEN, IMPORTER, AUTHORIZER)
+FUNCTIONS = (UPLOAD, STATUS, TOKEN, CONTROL, IMPORTER, DELIVERY, AUTHORIZER)
 
 LOG_RETENTION = RetentionDays.ONE_MONTH  # 30 days
 LAMBDA_REQUIREMENTS = "requirements.txt"  # inside lambdas/
@@ -121,6 +130,17 @@ IMPORT_MAX_CONCURRENCY = 10  # caps the chunk fan-out (and DynamoDB write rate) 
 IMPORT_VISIBILITY_TIMEOUT = Duration.seconds(IMPORTER.timeout.to_seconds() * 6)
 IMPORT_MAX_RECEIVE_COUNT = schema.IMPORT_MAX_RECEIVE_COUNT
 DLQ_RETENTION = Duration.days(14)
+
+# --- webhooks ------------------------------------------------------------------------------------
+# One event per invocation: a receiver that never answers holds one invocation for at most
+# WEBHOOK_TIMEOUT_SECONDS, well inside the function timeout, and no other event waits behind it.
+WEBHOOK_BATCH_SIZE = 1
+WEBHOOK_MAX_CONCURRENCY = 5
+WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_VISIBILITY_TIMEOUT = Duration.seconds(DELIVERY.timeout.to_seconds() * 6)
+WEBHOOK_MAX_RECEIVE_COUNT = schema.WEBHOOK_MAX_RECEIVE_COUNT
+WEBHOOK_RETENTION = Duration.seconds(schema.WEBHOOK_RETENTION_SECONDS)
+WEBHOOKS_ABANDONED_METRIC = "WebhookDeliveriesAbandoned"
 
 # --- api -----------------------------------------------------------------------------------------
 # The routes themselves: lambdas/common/routes.py (method, path, aliases, function, scopes).

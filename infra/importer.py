@@ -20,7 +20,7 @@ from infra.functions import PythonFunction
 from infra.storage import Storage
 
 
-class Importer(Construct):
+class ImportWorker(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, storage: Storage, code: lambda_.Code, log_level: str
     ) -> None:

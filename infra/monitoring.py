@@ -1,4 +1,4 @@
-"""Alarms (DLQ depth, Lambda errors and throttles, API 5xx, failed imports) and one dashboard.
+"""Alarms (DLQ depths, webhook events given up, Lambda errors and throttles, API 5xx, failed imports) and one dashboard.
 With an alarm e-mail, alarms notify an encrypted SNS topic."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Monitoring(Construct):
         functions: Sequence[PythonFunction],
         http_api: apigw.HttpApi,
         dead_letters: sqs.Queue,
+        webhook_dead_letters: sqs.Queue,
         alarm_email: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -52,8 +53,22 @@ class Monitoring(Construct):
             period=c.ALARM_PERIOD, statistic=cw.Stats.MAXIMUM
         )
         api_5xx = http_api.metric_server_error(period=c.ALARM_PERIOD, statistic=cw.Stats.SUM)
+        webhook_dlq_depth = webhook_dead_letters.metric_approximate_number_of_messages_visible(
+            period=c.ALARM_PERIOD, statistic=cw.Stats.MAXIMUM
+        )
+        webhooks_abandoned = cw.Metric(
+            namespace=c.METRICS_NAMESPACE,
+            metric_name=c.WEBHOOKS_ABANDONED_METRIC,
+            dimensions_map={"service": c.POWERTOOLS_SERVICE_NAME},
+            statistic=cw.Stats.SUM,
+            period=c.ALARM_PERIOD,
+        )
         self.alarms = [
             self._alarm("DeadLetters", dlq_depth, "Import messages reached the dead-letter queue"),
+            self._alarm("WebhookDeadLetters", webhook_dlq_depth, "Webhook events reached the dead-letter queue"),
+            self._alarm(
+                "WebhooksAbandoned", webhooks_abandoned, "Webhook events were given up after 24 hours of retries"
+            ),
             self._alarm("Api5xx", api_5xx, "The HTTP API answered 5xx"),
             # Only the service's failures page someone; a client's bad file is counted (dashboard), not alarmed.
             self._alarm("ImportsFailed", imports_failed, "Imports ended FAILED through the service's fault"),

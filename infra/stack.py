@@ -15,9 +15,10 @@ from infra.api import Api
 from infra.auth import Auth
 from infra.bundling import lambda_code
 from infra.edge import Edge
-from infra.importer import Importer
+from infra.importer import ImportWorker
 from infra.monitoring import Monitoring
 from infra.storage import Storage
+from infra.webhooks import Webhooks
 from lambdas.common import routes
 
 BUCKET_NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
@@ -65,19 +66,32 @@ class RosteringStack(Stack):
             domain_prefix=settings.domain_prefix,
             deletion_protection=settings.deletion_protection,
         )
-        importer = Importer(self, "Importer", storage=storage, code=code, log_level=settings.log_level)
+        importer = ImportWorker(self, "Importer", storage=storage, code=code, log_level=settings.log_level)
+        webhooks = Webhooks(
+            self, "Webhooks", storage=storage, bus=importer.bus, code=code, log_level=settings.log_level
+        )
         api = Api(
-            self, "Api", auth=auth, storage=storage, job_events=importer.bus, code=code, log_level=settings.log_level
+            self,
+            "Api",
+            auth=auth,
+            storage=storage,
+            job_events=importer.bus,
+            import_queue=importer.queue,
+            webhooks=webhooks,
+            code=code,
+            log_level=settings.log_level,
         )
         front = Edge(self, "Edge", http_api=api.http_api)
         Monitoring(
             self,
             "Monitoring",
-            functions=[*api.functions, importer.handler],
+            functions=[*api.functions, importer.handler, webhooks.handler],
             http_api=api.http_api,
             dead_letters=importer.dlq,
+            webhook_dead_letters=webhooks.dlq,
             alarm_email=settings.alarm_email,
         )
+        storage.acknowledge_index_grants(api.upload.role, api.status.role, api.control.role, importer.handler.role)
         self._govern_bucket_notifications_handler()
 
         outputs = {
@@ -87,8 +101,11 @@ class RosteringStack(Stack):
             "CognitoTokenEndpoint": (auth.token_endpoint_url, "Cognito /oauth2/token the token route forwards to"),
             "UserPoolId": (auth.user_pool.user_pool_id, "Tenants are app clients of this pool"),
             "BucketName": (storage.bucket.bucket_name, "Uploads bucket"),
-            "TenantsTableName": (storage.tenants.table_name, "Tenant registry (python -m ops.tenants --table)"),
             "EventBusName": (importer.bus.event_bus_name, "Import job events"),
+            "TenantsTableName": (
+                storage.tenants.table_name,
+                "Tenant registry, settings and webhooks (python -m ops.tenants --table)",
+            ),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -13,15 +13,18 @@ from local.gateway import Handler, LocalContext
 
 
 class QueuePump:
-    def __init__(self, sqs: Any, queue_url: str, queue_arn: str, handler: Handler, *, workers: int = 2) -> None:
+    def __init__(
+        self, sqs: Any, queue_url: str, queue_arn: str, handler: Handler, *, workers: int = 2, name: str = "importer"
+    ) -> None:
+        self._name = name
         self._sqs = sqs
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._handler = handler
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="importer")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
         self._slots = threading.Semaphore(workers)
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="queue-pump", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"{name}-pump", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -50,10 +53,10 @@ class QueuePump:
         try:
             event = {"Records": [self._record(message) for message in messages]}
             try:
-                result = self._handler(event, LocalContext("importer", timeout_seconds=300))
+                result = self._handler(event, LocalContext(self._name, timeout_seconds=300))
                 failed = {item["itemIdentifier"] for item in (result or {}).get("batchItemFailures", [])}
             except Exception:  # a crashed invocation: every message comes back, as on AWS
-                logger.exception("importer invocation failed")
+                logger.exception("invocation failed", function=self._name)
                 return
             done = [m for m in messages if m["MessageId"] not in failed]
             if done:

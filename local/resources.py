@@ -7,6 +7,9 @@ from typing import Any
 
 from lambdas.common import schema
 from lambdas.common.config import PENDING_PREFIX, Env, Settings
+from lambdas.webhooks.events import bus_pattern
+
+WEBHOOK_RULE_NAME = "rostering-webhook-events"
 
 
 def resource_environment() -> dict[str, str]:
@@ -19,6 +22,8 @@ def resource_environment() -> dict[str, str]:
         Env.IDEMPOTENCY_TABLE_NAME: schema.IDEMPOTENCY_TABLE.local_name,
         Env.TENANTS_TABLE_NAME: schema.TENANTS_TABLE.local_name,
         Env.EVENT_BUS_NAME: schema.EVENT_BUS_LOCAL_NAME,
+        Env.TENANTS_TABLE_NAME: schema.TENANTS_TABLE.local_name,
+        Env.WEBHOOK_KEY_ID: schema.WEBHOOK_KEY_LOCAL_ALIAS,
     }
 
 
@@ -31,11 +36,26 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
     }
     for spec, name in names.items():
         keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
+        attributes = dict.fromkeys(k for k, _ in keys)
+        indexes = []
+        for index in spec.indexes:
+            attributes.update(dict.fromkeys((index.partition_key, index.sort_key)))
+            indexes.append(
+                {
+                    "IndexName": index.name,
+                    "KeySchema": [
+                        {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                        {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            )
         dynamodb.create_table(
             TableName=name,
             BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in attributes],
+            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
         )
         if spec.ttl_attribute:
             dynamodb.update_time_to_live(
@@ -87,3 +107,34 @@ def create_import_queue(sqs: Any, s3: Any, settings: Settings, *, visibility_tim
         },
     )
     return {"queue_url": queue_url, "dlq_url": dlq_url}
+
+
+def create_webhook_key(kms: Any, settings: Settings) -> str:
+    """The KMS key that seals webhook signing secrets, under the alias the settings name."""
+    key_id: str = kms.create_key(Description="Rostering webhook signing secrets")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=settings.webhook_key_id, TargetKeyId=key_id)
+    return key_id
+
+
+def create_webhook_queue(sqs: Any, events: Any, settings: Settings, *, visibility_timeout: int = 30) -> dict[str, str]:
+    """The delivery queue with its DLQ, fed by the bus rule of HELD and terminal job events."""
+    dlq_url = sqs.create_queue(QueueName=schema.WEBHOOK_DLQ_LOCAL_NAME)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=schema.WEBHOOK_QUEUE_LOCAL_NAME,
+        Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "MessageRetentionPeriod": str(schema.WEBHOOK_RETENTION_SECONDS),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(schema.WEBHOOK_MAX_RECEIVE_COUNT)}
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name=WEBHOOK_RULE_NAME, EventBusName=settings.event_bus_name, EventPattern=json.dumps(bus_pattern())
+    )
+    events.put_targets(
+        Rule=WEBHOOK_RULE_NAME, EventBusName=settings.event_bus_name, Targets=[{"Id": "deliveries", "Arn": queue_arn}]
+    )
+    return {"queue_url": queue_url, "dlq_url": dlq_url, "queue_arn": queue_arn}

@@ -20,7 +20,14 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from lambdas.common import observability, routes
 from lambdas.common.config import Env, Settings
 from local.issuer import DEFAULT_LOCAL_CLIENTS, ENDPOINT_PATH, LocalIssuer, parse_clients
-from local.resources import create_bucket, create_import_queue, create_tables, resource_environment
+from local.resources import (
+    create_bucket,
+    create_import_queue,
+    create_tables,
+    create_webhook_key,
+    create_webhook_queue,
+    resource_environment,
+)
 from local.s3_policy import PostPolicyGuard
 from ops.tenants import register
 
@@ -40,7 +47,7 @@ class LocalStack:
         self.port = port
         self.base_url = f"http://{HOST}:{port}"
         self._servers: list[BaseWSGIServer] = []
-        self._pump: Any = None
+        self._pumps: list[Any] = []
 
     def start(self) -> None:
         credentials = {LOCAL_ENVIRONMENT["AWS_ACCESS_KEY_ID"]: LOCAL_ENVIRONMENT["AWS_SECRET_ACCESS_KEY"]}
@@ -58,15 +65,19 @@ class LocalStack:
                 "AWS_ENDPOINT_URL": self.aws_url,
                 Env.TOKEN_ENDPOINT_URL: token_base + ENDPOINT_PATH,
                 Env.TOKEN_ISSUER_URL: self.issuer.issuer_url,
+                # Webhook receivers on this machine (http://127.0.0.1:...) are allowed here only.
+                Env.WEBHOOK_ALLOW_LOOPBACK: "true",
             }
         )
         settings = Settings.from_env()
         queues = self._create_resources(settings)
         os.environ[Env.IMPORT_QUEUE_URL] = queues["queue_url"]
+        os.environ[Env.WEBHOOK_QUEUE_URL] = queues["webhook_queue_url"]
 
         # Imported only now: each handler reads its configuration from the environment at import.
         from lambdas.authorizer.registry import TenantRegistry
         from lambdas.authorizer.tokens import TokenVerifier
+        from lambdas.delivery import handler as delivery
         from lambdas.importer import handler as importer
         from local.authorizer import LambdaAuthorizer
         from local.gateway import Gateway
@@ -89,15 +100,26 @@ class LocalStack:
         )
         sqs = boto3.client("sqs")
         queue_arn = sqs.get_queue_attributes(QueueUrl=queues["queue_url"], AttributeNames=["QueueArn"])
-        self._pump = QueuePump(
-            sqs, queues["queue_url"], queue_arn["Attributes"]["QueueArn"], importer.lambda_handler, workers=2
-        )
-        self._pump.start()
+        self._pumps = [
+            QueuePump(
+                sqs, queues["queue_url"], queue_arn["Attributes"]["QueueArn"], importer.lambda_handler, workers=2
+            ),
+            QueuePump(
+                sqs,
+                queues["webhook_queue_url"],
+                queues["webhook_queue_arn"],
+                delivery.lambda_handler,
+                workers=2,
+                name="delivery",
+            ),
+        ]
+        for pump in self._pumps:
+            pump.start()
         self._serve(gateway, self.port)
 
     def stop(self) -> None:
-        if self._pump is not None:
-            self._pump.stop()
+        for pump in self._pumps:
+            pump.stop()
         for server in reversed(self._servers):
             server.shutdown()
             server.server_close()
@@ -113,8 +135,12 @@ class LocalStack:
         s3 = boto3.client("s3")
         create_bucket(s3, settings)
         create_tables(boto3.client("dynamodb"), settings)
-        boto3.client("events").create_event_bus(Name=settings.event_bus_name)
-        return create_import_queue(boto3.client("sqs"), s3, settings, visibility_timeout=60)
+        events = boto3.client("events")
+        events.create_event_bus(Name=settings.event_bus_name)
+        create_webhook_key(boto3.client("kms"), settings)
+        webhooks = create_webhook_queue(boto3.client("sqs"), events, settings)
+        queues = create_import_queue(boto3.client("sqs"), s3, settings, visibility_timeout=60)
+        return {**queues, "webhook_queue_url": webhooks["queue_url"], "webhook_queue_arn": webhooks["queue_arn"]}
 
 
 def banner(stack: LocalStack) -> str:

@@ -7,10 +7,10 @@ has no upper bound from the API (the JWT authorizer's 50-audience quota no longe
 
 Every step can be re-run, and a crash between two steps never leaves a half-made tenant:
 
-``create NAME``  1. claim the name (item ``name#NAME``, state CREATING)
+``create NAME``  1. claim the name (item ``name#NAME``/``name``, state CREATING)
                  2. create the app client (or adopt the one a crashed run created under NAME)
                  3. link the client id to the name
-                 4. register ``{clientId, status: ACTIVE}``: from here on it is a tenant
+                 4. register (item ``<client id>``/``registration``, status ACTIVE): now it is a tenant
 Until step 4 the client is not a tenant, whatever else exists. Running ``create NAME`` again
 finishes the work and prints the same id and secret (the secret is shown on each successful run).
 
@@ -30,13 +30,16 @@ from typing import Any
 
 import boto3
 
+from lambdas.common.errors import ApiError
 from lambdas.common.identity import SCOPE_IMPORT, SCOPE_READ
-from lambdas.common.schema import TENANT_ACTIVE, TENANTS_TABLE
+from lambdas.common.schema import TENANT_ACTIVE, TENANT_NAME_CLAIM, TENANT_REGISTRATION, TENANTS_TABLE
+from lambdas.jobs.hold import parse_threshold
+from lambdas.tenants.settings import TenantSettings
 
 DEFAULT_SCOPES = (SCOPE_IMPORT, SCOPE_READ)
 DEFAULT_TOKEN_MINUTES = 60
 MAX_CLIENT_SECRETS = 2  # Cognito keeps at most two secrets per app client
-KEY = TENANTS_TABLE.partition_key  # "clientId"
+PK, SK = TENANTS_TABLE.partition_key, TENANTS_TABLE.sort_key or "sk"
 NAME_PREFIX = "name#"  # name claims share the table; Cognito client ids never contain '#'
 CREATING = "CREATING"
 DELETED = "DELETED"
@@ -77,7 +80,7 @@ class TenantAdmin:
 
     def _claim_name(self, name: str) -> tuple[dict[str, Any], bool]:
         """Step 1: the name's claim item, and whether an earlier run had made it (a resume)."""
-        key = {KEY: {"S": NAME_PREFIX + name}}
+        key = name_key(name)
         existing = self._get(key)
         if existing is not None:
             return existing, True
@@ -86,7 +89,7 @@ class TenantAdmin:
                 TableName=self._table,
                 Item={**key, "state": {"S": CREATING}, "createdAt": {"S": _now()}},
                 ConditionExpression="attribute_not_exists(#k)",
-                ExpressionAttributeNames={"#k": KEY},
+                ExpressionAttributeNames={"#k": PK},
             )
         except self._dynamodb.exceptions.ConditionalCheckFailedException:
             return self._get(key) or {}, True  # another run claimed it a moment ago
@@ -118,7 +121,7 @@ class TenantAdmin:
     def _link(self, name: str, client_id: str) -> None:
         self._dynamodb.update_item(
             TableName=self._table,
-            Key={KEY: {"S": NAME_PREFIX + name}},
+            Key=name_key(name),
             UpdateExpression="SET linkedClientId = :id",
             ConditionExpression="attribute_not_exists(linkedClientId) OR linkedClientId = :id",
             ExpressionAttributeValues={":id": {"S": client_id}},
@@ -135,14 +138,14 @@ class TenantAdmin:
     # -- read ------------------------------------------------------------------------------
     def list_tenants(self) -> list[Tenant]:
         tenants = [
-            Tenant(item[KEY]["S"], item.get("name", {}).get("S", ""))
+            Tenant(item[PK]["S"], item.get("name", {}).get("S", ""))
             for item in self._items()
-            if item.get("status", {}).get("S") == TENANT_ACTIVE
+            if item[SK]["S"] == TENANT_REGISTRATION and item.get("status", {}).get("S") == TENANT_ACTIVE
         ]
         return sorted(tenants, key=lambda tenant: (tenant.name, tenant.client_id))
 
     def is_tenant(self, client_id: str) -> bool:
-        item = self._get({KEY: {"S": client_id}})
+        item = self._get(registration_key(client_id))
         return item is not None and item.get("status", {}).get("S") == TENANT_ACTIVE
 
     # -- rotate, delete --------------------------------------------------------------------
@@ -166,12 +169,12 @@ class TenantAdmin:
         return Credentials(client_id, added["ClientSecretValue"])
 
     def delete(self, client_id: str) -> None:
-        item = self._get({KEY: {"S": client_id}})
+        item = self._get(registration_key(client_id))
         name = (item or {}).get("name", {}).get("S")
         if item is not None:  # step 1: no longer a tenant
             self._dynamodb.update_item(
                 TableName=self._table,
-                Key={KEY: {"S": client_id}},
+                Key=registration_key(client_id),
                 UpdateExpression="SET #s = :deleted, deletedAt = :now",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":deleted": {"S": DELETED}, ":now": {"S": _now()}},
@@ -179,7 +182,7 @@ class TenantAdmin:
         with contextlib.suppress(self._cognito.exceptions.ResourceNotFoundException):  # step 2
             self._cognito.delete_user_pool_client(UserPoolId=self._pool, ClientId=client_id)
         if name:  # step 3
-            self._dynamodb.delete_item(TableName=self._table, Key={KEY: {"S": NAME_PREFIX + name}})
+            self._dynamodb.delete_item(TableName=self._table, Key=name_key(name))
 
     # -- helpers ---------------------------------------------------------------------------
     def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -198,18 +201,26 @@ class TenantAdmin:
             yield from page["UserPoolClients"]
 
 
+def registration_key(client_id: str) -> dict[str, Any]:
+    return {PK: {"S": client_id}, SK: {"S": TENANT_REGISTRATION}}
+
+
+def name_key(name: str) -> dict[str, Any]:
+    return {PK: {"S": NAME_PREFIX + name}, SK: {"S": TENANT_NAME_CLAIM}}
+
+
 def register(dynamodb: Any, table: str, client_id: str, name: str) -> None:
     """Mark ``client_id`` a tenant (idempotent; a DELETED tenant is never revived)."""
     dynamodb.put_item(
         TableName=table,
         Item={
-            KEY: {"S": client_id},
+            **registration_key(client_id),
             "status": {"S": TENANT_ACTIVE},
             "name": {"S": name},
             "registeredAt": {"S": _now()},
         },
         ConditionExpression="attribute_not_exists(#k) OR #s = :active",
-        ExpressionAttributeNames={"#k": KEY, "#s": "status"},
+        ExpressionAttributeNames={"#k": PK, "#s": "status"},
         ExpressionAttributeValues={":active": {"S": TENANT_ACTIVE}},
     )
 
@@ -241,6 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     delete = commands.add_parser("delete", help="unregister a tenant and delete its app client")
     delete.add_argument("client_id")
+
+    threshold = commands.add_parser(
+        "set-threshold", help="the tenant's default change threshold (uploads without changeThreshold)"
+    )
+    threshold.add_argument("client_id")
+    value = threshold.add_mutually_exclusive_group(required=True)
+    value.add_argument(
+        "--change-threshold", metavar="N", help="hold imports that would update more than N%% of its records"
+    )
+    value.add_argument("--clear", action="store_true", help="remove the default (no hold unless an upload asks)")
     return parser
 
 
@@ -261,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(admin: TenantAdmin, args: argparse.Namespace) -> int:
+    if args.command == "set-threshold":
+        return _set_threshold(args, admin)
     if args.command == "list":
         for tenant in admin.list_tenants():
             print(f"{tenant.client_id}\t{tenant.name}")
@@ -275,6 +298,22 @@ def _run(admin: TenantAdmin, args: argparse.Namespace) -> int:
     elif args.command == "delete":
         admin.delete(args.client_id)
         print(f"deleted {args.client_id}")
+    return 0
+
+
+def _set_threshold(args: argparse.Namespace, admin: TenantAdmin) -> int:
+    """Only a registered tenant has settings; the value follows the upload field's rule."""
+    if not admin.is_tenant(args.client_id):
+        print(f"{args.client_id} is not a registered tenant", file=sys.stderr)
+        return 1
+    try:
+        value = None if args.clear else parse_threshold(args.change_threshold)
+    except ApiError as refused:
+        print(refused.message, file=sys.stderr)
+        return 1
+    dynamodb = boto3.session.Session(region_name=args.region).resource("dynamodb")
+    TenantSettings(args.table, resource=dynamodb).set_change_threshold(args.client_id, value)
+    print(f"{args.client_id}: change threshold {'none' if value is None else f'{value}%'}")
     return 0
 
 

@@ -24,7 +24,9 @@ from rostercli.config import Settings
 from rostercli.plan import Route, Upload
 from rostercli.tokens import Credentials, TokenCache
 
-TERMINAL = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"})
+TERMINAL = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "DISCARDED", "ABORTED"})
+# Where waiting stops without a terminal state: the import waits for approve or discard.
+HELD = "HELD"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 TIMEOUT = (10, 120)  # connect, read (seconds)
 
@@ -164,14 +166,21 @@ class Client:
     # -- routes --------------------------------------------------------------------------------------------
 
     def upload(
-        self, upload: Upload, *, dry_run: bool, idempotency_key: str | None, progress: Progress | None = None
+        self,
+        upload: Upload,
+        *,
+        dry_run: bool,
+        idempotency_key: str | None,
+        progress: Progress | None = None,
+        change_threshold: float | None = None,
     ) -> dict[str, Any]:
         """Send the file by its planned route; the answer is the route's ``result`` (``referenceId``...)."""
         if upload.route is Route.PRESIGNED:
-            return self._upload_presigned(upload, dry_run=dry_run, progress=progress)
-        body, content_type = encode_multipart(
-            [("dryRun", "true" if dry_run else "false")], (upload.part_name, upload.payload, upload.part_type)
-        )
+            return self._upload_presigned(upload, dry_run=dry_run, progress=progress, change_threshold=change_threshold)
+        fields = [("dryRun", "true" if dry_run else "false")]
+        if change_threshold is not None:
+            fields.append(("changeThreshold", f"{change_threshold:g}"))
+        body, content_type = encode_multipart(fields, (upload.part_name, upload.payload, upload.part_type))
         headers = {"Content-Type": content_type}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
@@ -184,6 +193,32 @@ class Client:
     def status(self, reference_id: str) -> dict[str, Any]:
         response = self._authorized("GET", f"/api/v1/status/{quote(reference_id, safe='')}")
         raise_for(response, "status request")
+        return dict(response.json()["result"])
+
+    def imports(self, *, status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """The tenant's imports, newest first (every page, or the first ``limit``)."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            query = {"status": status, "limit": str(min(limit or 200, 200)), "nextToken": token}
+            response = self._authorized("GET", "/api/v1/imports", params={k: v for k, v in query.items() if v})
+            raise_for(response, "imports request")
+            result = response.json()["result"]
+            found += result["imports"]
+            token = result.get("nextToken")
+            if token is None or (limit is not None and len(found) >= limit):
+                return found[:limit] if limit is not None else found
+
+    def act(self, reference_id: str, action: str) -> dict[str, Any]:
+        """``approve``, ``discard`` or ``abort`` an import; the job after the action."""
+        response = self._authorized("POST", f"/api/v1/imports/{quote(reference_id, safe='')}/{action}")
+        raise_for(response, f"{action} request")
+        return dict(response.json()["result"])
+
+    def webhook(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``PUT`` (register ``body``), ``GET`` or ``DELETE`` the tenant's webhook."""
+        response = self._authorized(method, "/api/v1/webhook", json=body)
+        raise_for(response, "webhook request")
         return dict(response.json()["result"])
 
     def wait(
@@ -201,7 +236,7 @@ class Client:
         while True:
             job = self.status(reference_id)
             on_status(job)
-            if job.get("status") in TERMINAL or clock() >= deadline:
+            if job.get("status") in TERMINAL or job.get("status") == HELD or clock() >= deadline:
                 return job
             sleep(interval)
 
@@ -220,10 +255,13 @@ class Client:
 
     # -- plumbing ------------------------------------------------------------------------------------------
 
-    def _upload_presigned(self, upload: Upload, *, dry_run: bool, progress: Progress | None) -> dict[str, Any]:
-        response = self._authorized(
-            "POST", "/api/v1/upload/url", json={"fileName": upload.file_name, "dryRun": dry_run}
-        )
+    def _upload_presigned(
+        self, upload: Upload, *, dry_run: bool, progress: Progress | None, change_threshold: float | None
+    ) -> dict[str, Any]:
+        options: dict[str, Any] = {"fileName": upload.file_name, "dryRun": dry_run}
+        if change_threshold is not None:
+            options["changeThreshold"] = change_threshold
+        response = self._authorized("POST", "/api/v1/upload/url", json=options)
         raise_for(response, "upload URL request")
         grant = dict(response.json()["result"])
         max_bytes = int(grant.get("maxBytes") or 0)
@@ -252,6 +290,7 @@ class Client:
         headers: dict[str, str] | None = None,
         body: Callable[[], BinaryIO] | None = None,
         json: Any = None,
+        params: dict[str, str] | None = None,
     ) -> requests.Response:
         """Send with a bearer token; a cached token the API refuses (401) is replaced once by a fresh one."""
         fresh = False
@@ -263,6 +302,7 @@ class Client:
                 headers={**(headers or {}), "Authorization": f"Bearer {token}"},
                 data=body() if body else None,
                 json=json,
+                params=params,
             )
             if response.status_code != 401 or fresh:
                 return response

@@ -1,11 +1,12 @@
 """`roster`: upload rostering CSV files, follow their import, fetch the result report.
 
 Exit codes (stable):
-  0  completed; or upload accepted / job still running when --wait is not given
+  0  completed; or upload accepted / job still running when --wait is not given; an action done
   2  completed with errors (some rows were skipped)
-  3  import failed (file-level problem: nothing was written)
-  4  rejected by the API (a 4xx other than 401/403: not a CSV, too large, unknown reference...)
+  3  import failed, discarded or aborted (nothing was written)
+  4  rejected by the API (a 4xx other than 401/403: not a CSV, too large, unknown reference, wrong state...)
   5  authentication failed (token refused, or the API answered 401/403)
+  6  held for approval (the import would change more than its change threshold: approve or discard it)
   1  anything else (bad usage, missing settings, unreachable server, 5xx after retries, --wait timeout)
 """
 
@@ -23,7 +24,7 @@ from typing import Any, NoReturn, TextIO
 
 from tqdm import tqdm
 
-from rostercli.api import TERMINAL, ApiError, AuthenticationFailed, Client, Progress, Rejected
+from rostercli.api import HELD, TERMINAL, ApiError, AuthenticationFailed, Client, Progress, Rejected
 from rostercli.config import ConfigError, Settings, resolve
 from rostercli.plan import Route, Upload, idempotency_key, plan_upload
 
@@ -38,13 +39,22 @@ class Exit(IntEnum):
     IMPORT_FAILED = 3
     REJECTED = 4
     AUTHENTICATION_FAILED = 5
+    HELD = 6
+
+
+STATUS_EXITS = {
+    "COMPLETED_WITH_ERRORS": Exit.COMPLETED_WITH_ERRORS,
+    "FAILED": Exit.IMPORT_FAILED,
+    "DISCARDED": Exit.IMPORT_FAILED,
+    "ABORTED": Exit.IMPORT_FAILED,
+    "HELD": Exit.HELD,
+}
+JOB_STATUSES = ("PENDING", "PROCESSING", "HELD", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "DISCARDED", "ABORTED")
 
 
 def exit_code_for_status(status: str | None) -> Exit:
     """A job's status as an exit code; a job still running is 0 (the upload was accepted)."""
-    return {"COMPLETED_WITH_ERRORS": Exit.COMPLETED_WITH_ERRORS, "FAILED": Exit.IMPORT_FAILED}.get(
-        status or "", Exit.OK
-    )
+    return STATUS_EXITS.get(status or "", Exit.OK)
 
 
 def exit_code_for_error(error: BaseException) -> Exit:
@@ -112,12 +122,50 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("file", type=Path, metavar="FILE", help="a .csv file (or .csv.gz)")
     upload.add_argument("--dry-run", action="store_true", help="validate and classify rows, write nothing")
     upload.add_argument("--idempotency-key", metavar="K", help="instead of the key derived from the content")
+    upload.add_argument(
+        "--change-threshold",
+        type=_percentage,
+        metavar="N",
+        help="hold the import (HELD, exit 6 with --wait) if it would update more than N%% of the tenant's existing "
+        "records of its kind (at least 10 of them); approve or discard it then",
+    )
     status = commands.add_parser("status", parents=[common, waiting], help="show an import job")
     status.add_argument("reference", metavar="REF", help="the referenceId of an upload")
     report = commands.add_parser("report", parents=[common], help="download the result report (CSV)")
     report.add_argument("reference", metavar="REF", help="the referenceId of an upload")
     report.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE instead of stdout")
+    listing = commands.add_parser("imports", parents=[common], help="list imports, newest first")
+    listing.add_argument("--status", choices=JOB_STATUSES, help="only imports in this state")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    listing.add_argument("--json", action="store_true", help="print JSON on stdout")
+    for action, text in ACTIONS.items():
+        command = commands.add_parser(action, parents=[common], help=text)
+        command.add_argument("reference", metavar="REF", help="the referenceId of an upload")
+        command.add_argument("--json", action="store_true", help="print JSON on stdout")
+    webhook = commands.add_parser("webhook", parents=[common], help="the tenant's webhook: set URL | show | delete")
+    webhook.add_argument("action", choices=("set", "show", "delete"))
+    webhook.add_argument("url", nargs="?", help="the receiver's https URL (for set)")
+    webhook.add_argument(
+        "--event", dest="events", action="append", metavar="TYPE", help="repeatable (default: every event type)"
+    )
     return parser
+
+
+ACTIONS = {
+    "approve": "apply a HELD import (re-planned against the roster as it is now)",
+    "discard": "end a HELD import without writing anything (DISCARDED)",
+    "abort": "end a PENDING or HELD import without writing anything (ABORTED)",
+}
+
+
+def _percentage(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("the change threshold is a percentage from 0 to 100")
+    return value
 
 
 # -- output --------------------------------------------------------------------------------------------------
@@ -190,7 +238,7 @@ def status_display(reference_id: str, stream: TextIO) -> Iterator[Callable[[dict
 def wait_for(client: Client, reference_id: str, args: argparse.Namespace) -> dict[str, Any]:
     with status_display(reference_id, sys.stderr) as on_status:
         job = client.wait(reference_id, interval=args.interval, timeout=args.timeout, on_status=on_status)
-    if job.get("status") not in TERMINAL:
+    if job.get("status") not in TERMINAL and job.get("status") != HELD:
         raise ApiError(f"the job {reference_id} is still {job.get('status')} after {args.timeout:g} s")
     return job
 
@@ -210,7 +258,13 @@ def command_upload(client: Client, args: argparse.Namespace) -> Exit:
         key = args.idempotency_key or idempotency_key(upload.csv, dry_run=args.dry_run)
     progress, close = upload_progress(len(upload.payload), sys.stderr)
     try:
-        result = client.upload(upload, dry_run=args.dry_run, idempotency_key=key, progress=progress)
+        result = client.upload(
+            upload,
+            dry_run=args.dry_run,
+            idempotency_key=key,
+            progress=progress,
+            change_threshold=args.change_threshold,
+        )
     finally:
         close()
     reference_id = str(result["referenceId"])
@@ -259,11 +313,50 @@ def command_report(client: Client, args: argparse.Namespace) -> Exit:
     return Exit.OK
 
 
+def command_imports(client: Client, args: argparse.Namespace) -> Exit:
+    imports = client.imports(status=args.status, limit=args.limit)
+    if args.json:
+        print(json.dumps(imports))
+        return Exit.OK
+    for job in imports:
+        summary = job.get("summary") or {}
+        counts = f"{summary.get('rows', 0)} rows" if summary else ""
+        created = job.get("createdAt") or ""
+        print(f"{job['referenceId']}  {job['status']:<21}  {created:<20}  {job.get('fileName')}  {counts}")
+    return Exit.OK
+
+
+def command_action(client: Client, args: argparse.Namespace) -> Exit:
+    job = client.act(args.reference, args.command)
+    print(json.dumps(job) if args.json else format_job(job))
+    return Exit.OK
+
+
+def command_webhook(client: Client, args: argparse.Namespace) -> Exit:
+    if args.action == "set":
+        if not args.url:
+            raise UsageError("roster webhook set needs the receiver's URL")
+        body: dict[str, Any] = {"url": args.url}
+        if args.events:
+            body["events"] = args.events
+        result = client.webhook("PUT", body)
+        print(json.dumps(result, indent=2))
+        print("Store the secret now: it is not shown again.", file=sys.stderr)
+    else:
+        print(json.dumps(client.webhook("GET" if args.action == "show" else "DELETE"), indent=2))
+    return Exit.OK
+
+
 COMMANDS: dict[str, Callable[[Client, argparse.Namespace], Exit]] = {
     "token": command_token,
     "upload": command_upload,
     "status": command_status,
     "report": command_report,
+    "imports": command_imports,
+    "approve": command_action,
+    "discard": command_action,
+    "abort": command_action,
+    "webhook": command_webhook,
 }
 
 

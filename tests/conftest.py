@@ -32,6 +32,7 @@ os.environ.update(
         # and the token endpoint are placeholders; tests that reach them pass their own.
         **resource_environment(),
         Env.IMPORT_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/rostering-import",
+        Env.WEBHOOK_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/rostering-webhooks",
         Env.TOKEN_ENDPOINT_URL: "https://rostering.auth.us-east-1.amazoncognito.com/oauth2/token",
     }
 )

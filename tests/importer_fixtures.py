@@ -9,6 +9,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -16,8 +17,8 @@ import boto3
 
 from lambdas.common.config import PENDING_PREFIX, Settings
 from lambdas.common.schema import EVENT_SOURCE
-from lambdas.importer.chunks import RosterRules
-from lambdas.importer.handler import roster_rules
+from lambdas.importer.chunks import RosterServices
+from lambdas.importer.handler import roster_services
 from lambdas.importer.pipeline import Importer
 from lambdas.jobs.store import JobStore
 from local.resources import create_import_queue
@@ -100,11 +101,11 @@ class ImportStack:
     def jobs(self) -> JobStore:
         return JobStore(self.settings.jobs_table, resource=self.dynamodb)
 
-    def rules(self) -> RosterRules:
-        return roster_rules(self.settings, self.dynamodb)
+    def rules(self) -> RosterServices:
+        return roster_services(self.settings, self.dynamodb)
 
     def importer(
-        self, *, rules: RosterRules | None = None, clock: Callable[[], float] | None = None, **settings: Any
+        self, *, rules: RosterServices | None = None, clock: Callable[[], float] | None = None, **settings: Any
     ) -> Importer:
         """The importer on this stack; ``settings`` override fields of ``Settings``."""
         options: dict[str, Any] = {"dynamodb": self.dynamodb, "s3": self.s3, "sqs": self.sqs}
@@ -123,6 +124,7 @@ class ImportStack:
         source: str = "direct",
         with_job: bool = True,
         upload_deadline: int = 2**31,
+        change_threshold: Decimal | None = None,
     ) -> str:
         """What the upload route leaves: the PENDING job, then the object with its metadata."""
         reference_id = reference_id or new_reference()
@@ -134,6 +136,7 @@ class ImportStack:
                 dry_run=dry_run,
                 upload_deadline=upload_deadline,
                 source=source,
+                change_threshold=change_threshold,
             )
         metadata = {"filename": quote(file_name), "sha256": "0" * 64, "dryrun": str(dry_run).lower(), "source": source}
         if tenant is not None:

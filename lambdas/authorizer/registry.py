@@ -1,5 +1,5 @@
 """The tenant registry: a client of the user pool is a tenant only once the tenant command has
-registered it (item ``{clientId, status: "ACTIVE"}`` in the tenants table, written last when a
+registered it (item ``<client id>``/``registration`` with ``status`` ACTIVE in the tenants table, written last when a
 tenant is created and first when it is deleted). Answers are cached briefly in the warm
 function: a deleted tenant is refused within ``ttl_seconds`` plus the authorizer cache TTL."""
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from lambdas.common.schema import TENANT_ACTIVE, TENANTS_TABLE
+from lambdas.common.schema import TENANT_ACTIVE, TENANT_REGISTRATION, TENANTS_TABLE
 
 DEFAULT_TTL_SECONDS = 60
 
@@ -38,7 +38,10 @@ class TenantRegistry:
             return cached[0]
         item = self._client.get_item(
             TableName=self._table,
-            Key={TENANTS_TABLE.partition_key: {"S": client_id}},
+            Key={
+                TENANTS_TABLE.partition_key: {"S": client_id},
+                TENANTS_TABLE.sort_key or "sk": {"S": TENANT_REGISTRATION},
+            },
             ConsistentRead=True,
         ).get("Item")
         active = item is not None and item.get("status", {}).get("S") == TENANT_ACTIVE

@@ -29,6 +29,7 @@ DEFAULT_ROSTER_TABLE = schema.ROSTER_TABLE.local_name
 DEFAULT_IDEMPOTENCY_TABLE = schema.IDEMPOTENCY_TABLE.local_name
 DEFAULT_TENANTS_TABLE = schema.TENANTS_TABLE.local_name
 DEFAULT_EVENT_BUS = schema.EVENT_BUS_LOCAL_NAME
+DEFAULT_WEBHOOK_KEY = schema.WEBHOOK_KEY_LOCAL_ALIAS
 
 
 class Env:
@@ -50,6 +51,13 @@ class Env:
     PASSWORD_HASH_LOG2_N = "PASSWORD_HASH_LOG2_N"  # noqa: S105 - a variable name
     IMPORT_LEASE_SECONDS = "IMPORT_LEASE_SECONDS"
     IMPORT_CHUNK_ROWS = "IMPORT_CHUNK_ROWS"
+    WEBHOOK_KEY_ID = "WEBHOOK_KEY_ID"
+    WEBHOOK_QUEUE_URL = "WEBHOOK_QUEUE_URL"
+    WEBHOOK_ALLOW_LOOPBACK = "WEBHOOK_ALLOW_LOOPBACK"
+    WEBHOOK_TIMEOUT_SECONDS = "WEBHOOK_TIMEOUT_SECONDS"
+    WEBHOOK_FIRST_RETRY_SECONDS = "WEBHOOK_FIRST_RETRY_SECONDS"
+    WEBHOOK_MAX_RETRY_SECONDS = "WEBHOOK_MAX_RETRY_SECONDS"
+    WEBHOOK_RETRY_WINDOW_SECONDS = "WEBHOOK_RETRY_WINDOW_SECONDS"
 
 
 class ConfigurationError(RuntimeError):
@@ -76,6 +84,15 @@ class Settings:
     password_hash_log2_n: int = 14
     import_lease_seconds: int = 120
     import_chunk_rows: int = 2000
+    # Webhooks: the KMS key sealing signing secrets, the delivery queue, and how deliveries behave.
+    webhook_key_id: str = DEFAULT_WEBHOOK_KEY
+    webhook_queue_url: str = ""
+    # Accept http/https receivers on loopback addresses (the local stack only; never on AWS).
+    webhook_allow_loopback: bool = False
+    webhook_timeout_seconds: int = 10
+    webhook_first_retry_seconds: int = 30
+    webhook_max_retry_seconds: int = 2 * 3600
+    webhook_retry_window_seconds: int = 24 * 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, require: Iterable[str] = ()) -> Settings:
@@ -98,6 +115,12 @@ class Settings:
                 raise ConfigurationError(f"{name} must be a positive integer, got {raw!r}")
             return value
 
+        def flag(name: str) -> bool:
+            raw = (env.get(name) or "false").strip().lower()
+            if raw not in {"true", "false"}:
+                raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+            return raw == "true"
+
         defaults = cls()
         return cls(
             bucket_name=env.get(Env.BUCKET_NAME, ""),
@@ -118,4 +141,15 @@ class Settings:
             password_hash_log2_n=number(Env.PASSWORD_HASH_LOG2_N, defaults.password_hash_log2_n),
             import_lease_seconds=number(Env.IMPORT_LEASE_SECONDS, defaults.import_lease_seconds),
             import_chunk_rows=number(Env.IMPORT_CHUNK_ROWS, defaults.import_chunk_rows),
+            webhook_key_id=env.get(Env.WEBHOOK_KEY_ID, ""),
+            webhook_queue_url=env.get(Env.WEBHOOK_QUEUE_URL, ""),
+            webhook_allow_loopback=flag(Env.WEBHOOK_ALLOW_LOOPBACK),
+            webhook_timeout_seconds=number(Env.WEBHOOK_TIMEOUT_SECONDS, defaults.webhook_timeout_seconds),
+            webhook_first_retry_seconds=number(Env.WEBHOOK_FIRST_RETRY_SECONDS, defaults.webhook_first_retry_seconds),
+            webhook_max_retry_seconds=min(
+                number(Env.WEBHOOK_MAX_RETRY_SECONDS, defaults.webhook_max_retry_seconds), 12 * 3600
+            ),
+            webhook_retry_window_seconds=number(
+                Env.WEBHOOK_RETRY_WINDOW_SECONDS, defaults.webhook_retry_window_seconds
+            ),
         )

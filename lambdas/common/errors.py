@@ -56,6 +56,16 @@ class ReportNotReady(ApiError):
     status, code = 409, "REPORT_NOT_READY"
 
 
+class InvalidState(ApiError):
+    """The job is not in a state that allows the action (approve, discard, abort)."""
+
+    status, code = 409, "INVALID_STATE"
+
+
+class InvalidWebhookUrl(ApiError):
+    status, code = 400, "INVALID_WEBHOOK_URL"
+
+
 class Forbidden(ApiError):
     """The token lacks the route's scope: answered with the authorizer's own body."""
 

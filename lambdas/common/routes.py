@@ -77,7 +77,29 @@ DOWNLOAD = Route(
     aliases=("/api/v1/upload/api/v1/download/{referenceId}",),
 )
 
-ROUTES: tuple[Route, ...] = (TOKEN, UPLOAD, UPLOAD_URL, STATUS, DOWNLOAD)
+# Job control and notifications (SPEC section 9).
+IMPORTS = Route(method="GET", path="/api/v1/imports", function="status", scopes=READ)
+APPROVE = Route(method="POST", path="/api/v1/imports/{referenceId}/approve", function="control", scopes=IMPORT)
+DISCARD = Route(method="POST", path="/api/v1/imports/{referenceId}/discard", function="control", scopes=IMPORT)
+ABORT = Route(method="POST", path="/api/v1/imports/{referenceId}/abort", function="control", scopes=IMPORT)
+WEBHOOK_PUT = Route(method="PUT", path="/api/v1/webhook", function="control", scopes=IMPORT)
+WEBHOOK_GET = Route(method="GET", path="/api/v1/webhook", function="control", scopes=READ)
+WEBHOOK_DELETE = Route(method="DELETE", path="/api/v1/webhook", function="control", scopes=IMPORT)
+
+ROUTES: tuple[Route, ...] = (
+    TOKEN,
+    UPLOAD,
+    UPLOAD_URL,
+    STATUS,
+    DOWNLOAD,
+    IMPORTS,
+    APPROVE,
+    DISCARD,
+    ABORT,
+    WEBHOOK_PUT,
+    WEBHOOK_GET,
+    WEBHOOK_DELETE,
+)
 
 
 SCOPES_BY_KEY: dict[str, tuple[str, ...] | None] = {

@@ -24,6 +24,8 @@ class PlannerLike(Protocol):
 
     def check(self, row_number: int, cells: Sequence[str]) -> PlannedRow | Issue: ...
 
+    def check_rows(self, rows: Sequence[int], cells: Sequence[Sequence[str]]) -> list[PlannedRow | Issue]: ...
+
 
 class StartPlanner(Protocol):
     def __call__(self, header: Sequence[str], *, seed: str | None = None) -> PlannerLike: ...
@@ -47,7 +49,7 @@ class ApplyRows(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class RosterRules:
+class RosterServices:
     """The roster side of an import: planning, applying, and what applying needs."""
 
     start_planner: StartPlanner
@@ -69,7 +71,7 @@ def item_from_json(data: Mapping[str, Any]) -> ChunkItem:
 
 
 def apply_chunk(
-    items: Sequence[ChunkItem], rules: RosterRules, *, template: str, tenant: str, reference_id: str, dry_run: bool
+    items: Sequence[ChunkItem], rules: RosterServices, *, template: str, tenant: str, reference_id: str, dry_run: bool
 ) -> list[dict[str, Any]]:
     """Apply the planned rows of a chunk (idempotent) and merge their outcomes with the rows that
     planning rejected, in row order."""

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common.config import Env, Settings
 from lambdas.common.observability import logger, metrics
-from lambdas.importer.chunks import RosterRules
+from lambdas.importer.chunks import RosterServices
 from lambdas.importer.messages import parse_body
 from lambdas.importer.pipeline import Importer, RetryLater
 from lambdas.roster.apply import apply_rows
@@ -22,9 +22,9 @@ from lambdas.roster.planner import Planner
 from lambdas.roster.store import RosterStore
 
 
-def roster_rules(settings: Settings, dynamodb: Any) -> RosterRules:
+def roster_services(settings: Settings, dynamodb: Any) -> RosterServices:
     """The roster side of the importer: the planner, apply, the roster store and the hasher."""
-    return RosterRules(
+    return RosterServices(
         start_planner=Planner.start,
         apply=apply_rows,
         store=RosterStore(settings.roster_table, resource=dynamodb),
@@ -35,14 +35,21 @@ def roster_rules(settings: Settings, dynamodb: Any) -> RosterRules:
 # Cold start: the settings are checked at import (a missing name fails the init); the importer
 # and its boto3 clients are built on first use, once per container.
 settings = Settings.from_env(
-    require=(Env.BUCKET_NAME, Env.JOBS_TABLE_NAME, Env.ROSTER_TABLE_NAME, Env.EVENT_BUS_NAME, Env.IMPORT_QUEUE_URL)
+    require=(
+        Env.BUCKET_NAME,
+        Env.JOBS_TABLE_NAME,
+        Env.ROSTER_TABLE_NAME,
+        Env.TENANTS_TABLE_NAME,
+        Env.EVENT_BUS_NAME,
+        Env.IMPORT_QUEUE_URL,
+    )
 )
 
 
 @cache
 def default_importer() -> Importer:
     dynamodb = boto3.resource("dynamodb")
-    return Importer.build(settings, roster_rules(settings, dynamodb), dynamodb=dynamodb)
+    return Importer.build(settings, roster_services(settings, dynamodb), dynamodb=dynamodb)
 
 
 def process_batch(event: dict[str, Any], context: LambdaContext, importer: Importer) -> PartialItemFailureResponse:

@@ -68,6 +68,14 @@ def parse_body(body: str) -> list[Message]:
     return messages
 
 
+def wake_message(tenant: str, reference_id: str) -> str:
+    """A message that makes the importer look at a job again (an approved job starts): the S3
+    notification of its pending file, which every importer attempt handles idempotently."""
+    key = f"{PENDING_PREFIX}{reference_id}.csv"
+    record = {"eventName": "ObjectCreated:Approved", "s3": {"object": {"key": key}}, "tenant": tenant}
+    return json.dumps({"Records": [record]})
+
+
 class ChunkQueue:
     """Sends chunk messages to the import queue."""
 

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import closing
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -22,15 +23,17 @@ from lambdas.common.config import Settings
 from lambdas.common.errors import EmptyFile, FileTooLarge, InvalidFileType
 from lambdas.common.observability import Metric, failure_metric, logger, metrics
 from lambdas.importer import planning
-from lambdas.importer.chunks import ChunkItem, RosterRules, apply_chunk, item_from_json, item_to_json, tally
+from lambdas.importer.chunks import ChunkItem, RosterServices, apply_chunk, item_from_json, item_to_json, tally
 from lambdas.importer.messages import ChunkQueue, ChunkReady, Message, UploadArrived
 from lambdas.importer.report import ReportWriter
 from lambdas.intake.content import check_csv_size, check_stored_csv
+from lambdas.jobs import hold
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.model import REFERENCE_ID, SUMMARY_FIELDS, JobStatus, is_terminal, plain
 from lambdas.jobs.objects import JobFiles, SourceFile
 from lambdas.jobs.store import TALLY, JobStore, LeaseLost
 from lambdas.roster.contract import FileRejected, Issue
+from lambdas.tenants.settings import TenantSettings
 
 
 class RetryLater(Exception):
@@ -47,10 +50,12 @@ class Importer:
         files: JobFiles,
         events: JobEvents,
         queue: ChunkQueue,
-        rules: RosterRules,
+        rules: RosterServices,
+        tenants: TenantSettings,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
+        self._tenants = tenants
         self._jobs = jobs
         self._files = files
         self._events = events
@@ -62,7 +67,7 @@ class Importer:
     def build(
         cls,
         settings: Settings,
-        rules: RosterRules,
+        rules: RosterServices,
         *,
         dynamodb: Any = None,
         s3: Any = None,
@@ -71,9 +76,11 @@ class Importer:
         clock: Callable[[], float] = time.time,
     ) -> Importer:
         """The importer over the resources named in ``settings`` (clients default to boto3's)."""
+        dynamodb = dynamodb or boto3.resource("dynamodb")
         return cls(
             settings=settings,
-            jobs=JobStore(settings.jobs_table, resource=dynamodb or boto3.resource("dynamodb")),
+            tenants=TenantSettings(settings.tenants_table, resource=dynamodb),
+            jobs=JobStore(settings.jobs_table, resource=dynamodb),
             files=JobFiles(settings.bucket_name, client=s3),
             events=JobEvents(settings.event_bus_name, client=eventbridge),
             queue=ChunkQueue(settings.import_queue_url, client=sqs),
@@ -113,6 +120,8 @@ class Importer:
             self._settle_late_upload(reference_id, job, source)
             self._files.delete_chunks(reference_id)  # a cleanup that a failure cut short
             return
+        if job.get("source") == "presigned" and "arrived" not in job:
+            self._jobs.mark_arrived(tenant=tenant, reference_id=reference_id)
         attempt = uuid.uuid4().hex
         claimed = self._jobs.claim(
             tenant=tenant,
@@ -150,7 +159,8 @@ class Importer:
     def _settle_late_upload(self, reference_id: str, job: Mapping[str, Any], source: SourceFile) -> None:
         """A finished job whose file is still pending (it arrived after the job expired)."""
         if source.place == "pending":
-            self._files.move_source(reference_id, "failed" if job["status"] == JobStatus.FAILED else "processed")
+            imported = job["status"] in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS)
+            self._files.move_source(reference_id, "processed" if imported else "failed")
             logger.warning("upload for a finished job moved aside", reference_id=reference_id, status=job["status"])
 
     def _unclaimable(self, tenant: str, reference_id: str) -> None:
@@ -172,7 +182,8 @@ class Importer:
             self._fail(tenant, reference_id, attempt, refused)
         else:
             try:
-                self._plan(tenant, reference_id, job, attempt)
+                if not self._held(tenant, reference_id, job, attempt):
+                    self._plan(tenant, reference_id, job, attempt)
             except FileRejected as rejected:
                 self._fail(tenant, reference_id, attempt, rejected.issue)
 
@@ -239,6 +250,69 @@ class Importer:
             ChunkReady(tenant=tenant, reference_id=reference_id, chunk=n) for n in range(total) if n not in recorded
         )
         self._jobs.mark_dispatched(tenant=tenant, reference_id=reference_id, attempt=attempt)
+
+    # -- the change hold -------------------------------------------------------------------
+    def _held(self, tenant: str, reference_id: str, job: Mapping[str, Any], attempt: str) -> bool:
+        """When a change threshold applies (the upload's, else the tenant's default), run the
+        whole file as a dry run first; if it would update more than the threshold's share of the
+        tenant's records of its kind, stop ``HELD`` with the planned report, nothing written.
+        Not for a dry run (it writes nothing anyway) nor for an approved job."""
+        threshold = job.get(hold.FIELD)
+        if threshold is None:
+            threshold = self._tenants.change_threshold(tenant)
+        if threshold is None or job.get("dryRun") or job.get("approved"):
+            return False
+        with tempfile.TemporaryFile() as sink:
+            report = ReportWriter(sink)
+            template, counts = self._dry_run(tenant, reference_id, report)
+            existing = self._rules.store.count(tenant, hold.TEMPLATE_KIND[template])
+            if not hold.exceeds(updated=counts["updated"], existing=existing, threshold=Decimal(threshold)):
+                logger.info("import within its change threshold", reference_id=reference_id, existing=existing)
+                return False
+            report.finish()
+            sink.seek(0)
+            self._files.put_report(reference_id, sink)
+        held = self._jobs.hold(
+            tenant=tenant,
+            reference_id=reference_id,
+            attempt=attempt,
+            template=template,
+            summary=counts,
+            errors=report.errors,
+            warnings=report.warnings,
+            hold_until=int(self._clock()) + hold.HOLD_SECONDS,
+        )
+        if held is None:
+            raise LeaseLost(reference_id)
+        metrics.add_metric(name="ImportsHeld", unit=MetricUnit.Count, value=1)
+        logger.info("import held for approval", reference_id=reference_id, updated=counts["updated"], existing=existing)
+        self._events.status_changed(held, tenant=tenant, previous=JobStatus.PROCESSING.value)
+        return True
+
+    def _dry_run(self, tenant: str, reference_id: str, report: ReportWriter) -> tuple[str, dict[str, int]]:
+        """Plan and dry-run apply the file chunk by chunk into ``report``: template and counts."""
+        counts = dict.fromkeys(SUMMARY_FIELDS, 0)
+        with closing(self._files.open_pending(reference_id)) as body:
+            planner, chunks = planning.plan(
+                body, self._rules.start_planner, seed=reference_id, chunk_rows=self._settings.import_chunk_rows
+            )
+            for warning in planner.warnings:
+                report.file_warning(warning.to_dict())
+            counts["warnings"] += len(planner.warnings)
+            for items in chunks:
+                records = apply_chunk(
+                    items,
+                    self._rules,
+                    template=planner.template,
+                    tenant=tenant,
+                    reference_id=reference_id,
+                    dry_run=True,
+                )
+                for record in records:
+                    report.row(record)
+                for name, value in tally(records).items():
+                    counts[name] += value
+        return planner.template, counts
 
     # -- a chunk is ready ------------------------------------------------------------------
     def chunk_ready(self, message: ChunkReady) -> None:

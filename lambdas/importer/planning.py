@@ -4,9 +4,8 @@ check every row, and cut the rows into chunks. Memory holds one chunk at a time.
 from __future__ import annotations
 
 import csv
-import gc
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from itertools import islice
 from typing import IO
 
@@ -20,7 +19,7 @@ MISSING_HEADER = "MISSING_HEADER"
 
 # Organizations are applied in file order in one piece: a parent may be any earlier row.
 UNSPLIT_TEMPLATES = frozenset({"organizations"})
-# Records checked at once by ``Planner.check_many`` (a column at a time).
+# Records read and checked at once.
 BATCH_ROWS = 2048
 
 
@@ -128,25 +127,8 @@ def _chunks(planner: PlannerLike, reader: _Records, limit: int | None) -> Iterat
 
 
 def _checked_batch(planner: PlannerLike, reader: _Records) -> tuple[list[ChunkItem], bool, Exception | None]:
-    """The next ``BATCH_ROWS`` records, checked (``Planner.check_many`` when the planner has it);
-    whether more may follow; the error that cut the batch short, if any.
-
-    The garbage collector is paused meanwhile: the batch allocates a few objects per row and
-    frees most of them (the cells) before it runs again, so collecting in the middle would only
-    walk objects about to die."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        rows, cells, error, more = reader.take(BATCH_ROWS)
-        check_many: Callable[[Sequence[int], Sequence[list[str]]], list[ChunkItem]] | None = getattr(
-            planner, "check_many", None
-        )
-        if check_many is not None:
-            items = check_many(rows, cells)
-        else:
-            items = [planner.check(row, row_cells) for row, row_cells in zip(rows, cells, strict=True)]
-        del rows, cells
-    finally:
-        if collecting:
-            gc.enable()
+    """The next ``BATCH_ROWS`` records, checked; whether more may follow; the error that cut the
+    batch short, if any."""
+    rows, cells, error, more = reader.take(BATCH_ROWS)
+    items: list[ChunkItem] = planner.check_rows(rows, cells)
     return items, more, error

@@ -13,15 +13,19 @@ import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
 from lambdas.common.errors import EmptyFile, InvalidFileType, MalformedRequest, MissingFile
 from lambdas.intake.content import check_csv_size
+from lambdas.jobs.hold import FIELD as CHANGE_THRESHOLD_FIELD
+from lambdas.jobs.hold import parse_threshold
 
 FILE_FIELD = "file"
 DRY_RUN_FIELD = "dryRun"
 B64_SLICE = 1 << 18  # characters of base64 decoded at a time (a multiple of 4)
+TEXT_FIELDS = frozenset({DRY_RUN_FIELD, CHANGE_THRESHOLD_FIELD})
 MAX_PARTS = 32
 MAX_FIELD_BYTES = 1024
 MAX_FILE_NAME = 255
@@ -36,6 +40,7 @@ class UploadForm:
     content: bytearray  # the CSV bytes, decompressed
     compressed: bool
     dry_run: bool
+    change_threshold: Decimal | None = None
 
 
 def read_upload_form(
@@ -149,7 +154,7 @@ class _FormReader:
         self.max_bytes = max_bytes
         self.size_hint = size_hint
         self.file: _FileSink | None = None
-        self.dry_run: _FieldSink | None = None
+        self.fields: dict[str, _FieldSink] = {}
         self._sink: _FileSink | _FieldSink | None = None
 
     def on_event(self, event: MultipartSegment | bytes | None) -> None:
@@ -168,11 +173,11 @@ class _FormReader:
                 raise MalformedRequest("The form has several 'file' parts: send one file per request.")
             self.file = _FileSink(segment, self.max_bytes, self.size_hint)
             return self.file
-        if segment.name == DRY_RUN_FIELD:
-            if self.dry_run is not None:
-                raise MalformedRequest("The form has several 'dryRun' fields.")
-            self.dry_run = _FieldSink()
-            return self.dry_run
+        if segment.name in TEXT_FIELDS:
+            if segment.name in self.fields:
+                raise MalformedRequest(f"The form has several {segment.name!r} fields.")
+            sink = self.fields[segment.name] = _FieldSink()
+            return sink
         return None  # other fields are ignored, as a form handler would
 
     def finish(self) -> UploadForm:
@@ -185,12 +190,18 @@ class _FormReader:
             content=self.file.content,
             compressed=self.file.compressed,
             dry_run=self._dry_run(),
+            change_threshold=parse_threshold(self._text(CHANGE_THRESHOLD_FIELD)),
         )
 
+    def _text(self, name: str) -> str | None:
+        sink = self.fields.get(name)
+        return None if sink is None else sink.value.decode("utf-8", errors="replace").strip()
+
     def _dry_run(self) -> bool:
-        if self.dry_run is None:
+        text = self._text(DRY_RUN_FIELD)
+        if text is None:
             return False
-        value = self.dry_run.value.decode("utf-8", errors="replace").strip().lower()
+        value = text.lower()
         if value not in ("true", "false"):
             raise MalformedRequest(f"The dryRun field must be 'true' or 'false', not {value!r}.")
         return value == "true"

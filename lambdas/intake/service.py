@@ -16,6 +16,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -64,7 +65,9 @@ class IntakeService:
         _check_idempotency_key(idempotency_key)
         return self._replay_or_store(caller.tenant, idempotency_key, form, digest, lambda_context)
 
-    def presign(self, caller: Caller, *, file_name: str, dry_run: bool) -> dict[str, Any]:
+    def presign(
+        self, caller: Caller, *, file_name: str, dry_run: bool, change_threshold: Decimal | None = None
+    ) -> dict[str, Any]:
         """Create the ``PENDING`` job of a presigned POST upload and answer its URL and fields.
         ``file_name`` is cleaned as the upload form's part name is."""
         file_name = clean_file_name(file_name)
@@ -84,6 +87,7 @@ class IntakeService:
                 dry_run=dry_run,
                 upload_deadline=int(self._clock()) + expires_in + PRESIGNED_GRACE_SECONDS,
                 source="presigned",
+                change_threshold=change_threshold,
             )
         except STORAGE_ERRORS:
             logger.exception("presigned job not created", reference_id=reference_id)
@@ -107,6 +111,7 @@ class IntakeService:
                 dry_run=form.dry_run,
                 upload_deadline=int(self._clock()) + self._settings.direct_upload_deadline_seconds,
                 source="direct",
+                change_threshold=form.change_threshold,
             )
         except STORAGE_ERRORS:
             logger.exception("job not created", reference_id=reference_id)

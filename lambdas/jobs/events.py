@@ -10,7 +10,7 @@ import boto3
 
 from lambdas.common.observability import logger
 from lambdas.common.schema import EVENT_SOURCE
-from lambdas.jobs.model import JobStatus, plain
+from lambdas.jobs.model import JobStatus, plain, status_view
 
 DETAIL_TYPE = "Import Job Status Changed"
 
@@ -34,6 +34,8 @@ class JobEvents:
             "dryRun": bool(job.get("dryRun", False)),
             "summary": plain(job.get("summary")),
             "errorCode": errors[0]["code"] if job["status"] == JobStatus.FAILED and errors else None,
+            # The status result in this state: what a webhook sends as its event's ``data``.
+            "job": status_view(job),
         }
         entry = {
             "Source": EVENT_SOURCE,

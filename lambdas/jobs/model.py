@@ -13,12 +13,26 @@ from typing import Any
 class JobStatus(StrEnum):
     PENDING = "PENDING"
     PROCESSING = "PROCESSING"
+    # Planned, nothing written: waits for approve or discard (SPEC section 9, change hold).
+    HELD = "HELD"
     COMPLETED = "COMPLETED"
     COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
     FAILED = "FAILED"
+    DISCARDED = "DISCARDED"
+    ABORTED = "ABORTED"
 
 
-TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_ERRORS, JobStatus.FAILED})
+TERMINAL_STATUSES = frozenset(
+    {
+        JobStatus.COMPLETED,
+        JobStatus.COMPLETED_WITH_ERRORS,
+        JobStatus.FAILED,
+        JobStatus.DISCARDED,
+        JobStatus.ABORTED,
+    }
+)
+# States a caller may abort: nothing of the job has reached the roster yet.
+ABORTABLE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.HELD})
 
 # A reference id is a lowercase UUID (SPEC section 4).
 REFERENCE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -65,3 +79,10 @@ def status_view(job: Mapping[str, Any]) -> dict[str, Any]:
         "errors": plain(job.get("errors")),
         "warnings": plain(job.get("warnings")),
     }
+
+
+def list_view(job: Mapping[str, Any]) -> dict[str, Any]:
+    """One item of the imports list: the status ``result`` without ``errors`` and ``warnings``."""
+    view = status_view(job)
+    del view["errors"], view["warnings"]
+    return view

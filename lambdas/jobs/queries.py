@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common.errors import NotFound, ReportNotReady
 from lambdas.common.observability import failure_metric, logger, metrics
+from lambdas.jobs.control import JobControl
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.model import REFERENCE_ID, UPLOAD_NOT_RECEIVED, JobStatus, is_terminal, status_view
 from lambdas.jobs.objects import JobFiles
@@ -24,8 +25,10 @@ class JobQueries:
         files: JobFiles,
         events: JobEvents,
         download_expiry_seconds: int,
+        holds: JobControl | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._holds = holds
         self._jobs = jobs
         self._files = files
         self._events = events
@@ -36,9 +39,11 @@ class JobQueries:
         return status_view(self._job(tenant, reference_id))
 
     def download(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
-        """A signed GET of the report, once the job is finished and its report written."""
+        """A signed GET of the report, once the job is finished (or ``HELD``: the planned outcome
+        of every row) and its report written."""
         job = self._job(tenant, reference_id)
-        if not is_terminal(job) or not self._files.report_exists(reference_id):
+        readable = is_terminal(job) or job["status"] == JobStatus.HELD
+        if not readable or not self._files.report_exists(reference_id):
             raise ReportNotReady(f"The result report of import {reference_id} is not available.")
         return {
             "referenceId": reference_id,
@@ -52,6 +57,8 @@ class JobQueries:
         job = self._jobs.get(tenant=tenant, reference_id=reference_id) if REFERENCE_ID.fullmatch(reference_id) else None
         if job is None:
             raise NotFound(f"No import {reference_id} exists.")
+        if self._holds is not None:
+            job = self._holds.expire_hold(tenant, job)
         now = int(self._clock())
         if (
             job["status"] == JobStatus.PENDING

@@ -9,21 +9,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from lambdas.common.schema import JOBS_TABLE
-from lambdas.jobs.model import SUMMARY_FIELDS, UPLOAD_NOT_RECEIVED, JobStatus, utc_now_iso
+from lambdas.common.schema import JOBS_BY_ACCEPTANCE, JOBS_TABLE
+from lambdas.jobs.model import ABORTABLE_STATUSES, SUMMARY_FIELDS, UPLOAD_NOT_RECEIVED, JobStatus, utc_now_iso
 
 PK, SK, TTL = JOBS_TABLE.partition_key, JOBS_TABLE.sort_key or "sk", JOBS_TABLE.ttl_attribute or "ttl"
+LIST_KEY = JOBS_BY_ACCEPTANCE.sort_key
 JOB_RETENTION_SECONDS = 30 * 24 * 3600
 CHUNK_MARKER = "#chunk#"
 
 # Running totals that chunks ADD to; copied into ``summary`` when the job finishes.
 TALLY = {name: f"tally_{name}" for name in SUMMARY_FIELDS}
+
+
+def list_key(reference_id: str, *, at_ns: int | None = None) -> str:
+    """The job's place in the imports list: acceptance time in microseconds, then the reference
+    (two jobs accepted in the same microsecond still have one order)."""
+    micros = (time.time_ns() if at_ns is None else at_ns) // 1000
+    return f"{micros:016d}#{reference_id}"
 
 
 class LeaseLost(Exception):
@@ -52,6 +61,7 @@ class JobStore:
         dry_run: bool,
         upload_deadline: int,
         source: str,
+        change_threshold: Decimal | None = None,
     ) -> dict[str, Any]:
         """Write the ``PENDING`` job before its file is stored. ``upload_deadline`` (epoch seconds)
         is when a job whose file never arrived reads as ``FAILED``. Fails if the id exists."""
@@ -67,8 +77,11 @@ class JobStore:
             "createdAt": utc_now_iso(),
             "source": source,
             "uploadDeadline": upload_deadline,
+            LIST_KEY: list_key(reference_id),
             TTL: now + JOB_RETENTION_SECONDS,
         }
+        if change_threshold is not None:
+            item["changeThreshold"] = change_threshold
         self._table.put_item(
             Item=item, ConditionExpression="attribute_not_exists(#pk)", ExpressionAttributeNames={"#pk": PK}
         )
@@ -90,6 +103,140 @@ class JobStore:
     def get(self, *, tenant: str, reference_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={PK: tenant, SK: reference_id}, ConsistentRead=True).get("Item")
         return item
+
+    def list_page(
+        self, *, tenant: str, status: str | None, limit: int, after: Mapping[str, str] | None
+    ) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+        """Up to ``limit`` of the tenant's jobs, newest accepted first, with ``status`` if given,
+        starting after the job ``after`` (``{"sk", "listKey"}``). A Query of the acceptance index
+        (never a Scan); with a status filter it reads on until ``limit`` jobs matched. The second
+        value is where the next page starts, None at the end."""
+        query: dict[str, Any] = {
+            "IndexName": JOBS_BY_ACCEPTANCE.name,
+            "KeyConditionExpression": Key(JOBS_BY_ACCEPTANCE.partition_key).eq(tenant),
+            "ScanIndexForward": False,
+        }
+        if status is not None:
+            query["FilterExpression"] = "#s = :status"
+            query["ExpressionAttributeNames"] = {"#s": "status"}
+            query["ExpressionAttributeValues"] = {":status": status}
+        if after is not None:
+            query["ExclusiveStartKey"] = {PK: tenant, SK: after[SK], LIST_KEY: after[LIST_KEY]}
+        jobs: list[dict[str, Any]] = []
+        while True:
+            page = self._table.query(**query, Limit=limit + 1 - len(jobs))
+            jobs += page["Items"]
+            if len(jobs) > limit:
+                jobs = jobs[:limit]
+                return jobs, {SK: str(jobs[-1][SK]), LIST_KEY: str(jobs[-1][LIST_KEY])}
+            if "LastEvaluatedKey" not in page:
+                return jobs, None
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def mark_arrived(self, *, tenant: str, reference_id: str) -> None:
+        """A presigned upload's file arrived: from now on it counts as accepted (SPEC section 6),
+        so it moves to this moment in the imports list. Only the first arrival counts."""
+        self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET arrived = :yes, #list = :list",
+            ConditionExpression="attribute_exists(#pk) AND attribute_not_exists(arrived)",
+            ExpressionAttributeNames={"#pk": PK, "#list": LIST_KEY},
+            ExpressionAttributeValues={":yes": True, ":list": list_key(reference_id)},
+        )
+
+    def abort(self, *, tenant: str, reference_id: str) -> dict[str, Any] | None:
+        """``PENDING`` or ``HELD`` → ``ABORTED``; None when the job is in another state (or gone).
+        The conditional write is what makes abort safe against the importer's claim."""
+        pending, held = sorted(status.value for status in ABORTABLE_STATUSES)
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :aborted, finishedAt = :iso, summary = if_not_exists(summary, :zero), "
+            "errors = if_not_exists(errors, :none), warnings = if_not_exists(warnings, :none) REMOVE leaseUntil",
+            ConditionExpression="#s IN (:a, :b)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":aborted": JobStatus.ABORTED.value,
+                ":a": pending,
+                ":b": held,
+                ":iso": utc_now_iso(),
+                ":zero": dict.fromkeys(SUMMARY_FIELDS, 0),
+                ":none": [],
+            },
+        )
+
+    def hold(
+        self,
+        *,
+        tenant: str,
+        reference_id: str,
+        attempt: str,
+        template: str,
+        summary: Mapping[str, int],
+        errors: Sequence[Mapping[str, Any]],
+        warnings: Sequence[Mapping[str, Any]],
+        hold_until: int,
+    ) -> dict[str, Any] | None:
+        """The lease holder stops the job ``HELD`` with its planned counts (nothing was written);
+        ``hold_until`` (epoch seconds) is when it ends ``DISCARDED`` unanswered."""
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :held, template = :template, summary = :summary, errors = :errors, "
+            "warnings = :warnings, heldAt = :iso, holdUntil = :until REMOVE leaseUntil, attempt",
+            ConditionExpression="#s = :processing AND attempt = :attempt",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":held": JobStatus.HELD.value,
+                ":processing": JobStatus.PROCESSING.value,
+                ":attempt": attempt,
+                ":template": template,
+                ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
+                ":errors": [dict(e) for e in errors],
+                ":warnings": [dict(w) for w in warnings],
+                ":iso": utc_now_iso(),
+                ":until": hold_until,
+            },
+        )
+
+    def approve(self, *, tenant: str, reference_id: str, now: int) -> dict[str, Any] | None:
+        """``HELD`` (not yet expired) → ``PENDING``, approved: the importer plans the same file
+        again and applies it without holding it. None when the job is not such a job."""
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :pending, approved = :yes, approvedAt = :iso REMOVE holdUntil",
+            ConditionExpression="#s = :held AND holdUntil >= :now",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":pending": JobStatus.PENDING.value,
+                ":held": JobStatus.HELD.value,
+                ":yes": True,
+                ":iso": utc_now_iso(),
+                ":now": now,
+            },
+        )
+
+    def discard(self, *, tenant: str, reference_id: str, expired_before: int | None = None) -> dict[str, Any] | None:
+        """``HELD`` → ``DISCARDED``, nothing written. With ``expired_before`` only a hold that ran
+        out before that time (the 72-hour expiry). None when the job is not such a job."""
+        condition, values = "#s = :held", {}
+        if expired_before is not None:
+            condition, values = "#s = :held AND holdUntil < :now", {":now": expired_before}
+        return self._update_if(
+            tenant,
+            reference_id,
+            UpdateExpression="SET #s = :discarded, finishedAt = :iso",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":discarded": JobStatus.DISCARDED.value,
+                ":held": JobStatus.HELD.value,
+                ":iso": utc_now_iso(),
+                **values,
+            },
+        )
 
     def ensure_pending(
         self, *, tenant: str, reference_id: str, file_name: str, dry_run: bool, source: str, now: int

@@ -125,6 +125,24 @@ class RosterStore:
         )
         return bool(answer.get("Items"))
 
+    def count(self, tenant: str, entity: str) -> int:
+        """How many items of ``entity`` the tenant has (paginated ``Select=COUNT`` Query)."""
+        request: dict[str, Any] = {
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": PK},
+            "ExpressionAttributeValues": {":pk": f"{tenant}#{entity}"},
+            "Select": "COUNT",
+            "ConsistentRead": True,
+        }
+        total = 0
+        while True:
+            answer = self._table.query(**request)
+            total += int(answer.get("Count", 0))
+            last = answer.get("LastEvaluatedKey")
+            if not last:
+                return total
+            request["ExclusiveStartKey"] = last
+
     def query_all(self, tenant: str, entity: Entity) -> list[Item]:
         """Every item of ``entity`` of the tenant (paginated Query). Used for the organization tree."""
         items: list[Item] = []

@@ -14,6 +14,7 @@ from lambdas.common import routes
 from lambdas.common.config import Env, Settings
 from lambdas.common.http import json_response, register_error_mapping
 from lambdas.common.observability import logger, metrics
+from lambdas.jobs.control import JobControl, parse_list_query
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.queries import JobQueries
@@ -33,6 +34,19 @@ def queries() -> JobQueries:
         files=JobFiles(settings.bucket_name),
         events=JobEvents(settings.event_bus_name),
         download_expiry_seconds=settings.download_url_expiry_seconds,
+        holds=listing(),
+    )
+
+
+@cache
+def listing() -> JobControl:
+    """The imports list, and the 72-hour expiry of a hold seen by a read (this Lambda never
+    approves: nothing to wake)."""
+    return JobControl(
+        jobs=JobStore(settings.jobs_table),
+        files=JobFiles(settings.bucket_name),
+        events=JobEvents(settings.event_bus_name),
+        wake=lambda tenant, reference_id: None,
     )
 
 
@@ -48,6 +62,14 @@ def status(referenceId: str) -> Response:
 @routes.register(app, routes.DOWNLOAD)
 def download(referenceId: str) -> Response:
     return json_response(200, {"result": queries().download(tenant=_tenant(routes.DOWNLOAD), reference_id=referenceId)})
+
+
+@routes.register(app, routes.IMPORTS)
+def imports() -> Response:
+    tenant = _tenant(routes.IMPORTS)
+    status, limit, after = parse_list_query(app.current_event.query_string_parameters)
+    page = listing().list_imports(tenant=tenant, status=status, limit=limit, after=after)
+    return json_response(200, {"result": page})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

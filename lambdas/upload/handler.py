@@ -18,6 +18,8 @@ from lambdas.common.http import json_response, register_error_mapping
 from lambdas.common.observability import Metric, logger, metrics
 from lambdas.intake.form import read_upload_form
 from lambdas.intake.service import IntakeService
+from lambdas.jobs.hold import FIELD as CHANGE_THRESHOLD_FIELD
+from lambdas.jobs.hold import parse_threshold
 
 # Cold start: the settings are checked at import (a missing name fails the init); the service
 # and its boto3 clients are built on first use, once per container.
@@ -58,8 +60,12 @@ def upload_url() -> Response:
     file_name = options.get("fileName", "upload.csv")
     dry_run = options.get("dryRun", False)
     if not isinstance(file_name, str) or not file_name or not isinstance(dry_run, bool):
-        raise MalformedRequest('The body must be JSON like {"fileName": "users.csv", "dryRun": false}.')
-    return json_response(200, {"result": service().presign(caller, file_name=file_name, dry_run=dry_run)})
+        raise MalformedRequest(
+            'The body must be JSON like {"fileName": "users.csv", "dryRun": false, "changeThreshold": 25}.'
+        )
+    threshold = parse_threshold(options.get(CHANGE_THRESHOLD_FIELD))
+    result = service().presign(caller, file_name=file_name, dry_run=dry_run, change_threshold=threshold)
+    return json_response(200, {"result": result})
 
 
 def _json_options(event: dict[str, Any]) -> dict[str, Any]:

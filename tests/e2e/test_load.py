@@ -16,8 +16,9 @@ from tests.e2e.conftest import TENANTS, RunningStack
 
 pytestmark = pytest.mark.e2e
 
-CLIENTS = int(os.environ.get("LOAD_CLIENTS", "20"))
-UPLOADS_PER_CLIENT = int(os.environ.get("LOAD_UPLOADS_PER_CLIENT", "10"))
+# Small in `make test` (every kind of upload, a replay included); `make fuzz` sets the full size.
+CLIENTS = int(os.environ.get("LOAD_CLIENTS", "4"))
+UPLOADS_PER_CLIENT = int(os.environ.get("LOAD_UPLOADS_PER_CLIENT", "8"))
 ROWS = 4
 TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"}
 USERS_HEADER = "user_username,user_name,user_password,user_email,user_language,user_active"

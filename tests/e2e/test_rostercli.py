@@ -104,6 +104,19 @@ def test_wrong_secret_exits_5_and_never_prints_the_secret(roster, tmp_path):
     assert wrong not in done.stdout + done.stderr
 
 
+def test_wrong_secret_exits_5_even_with_a_token_cached_with_the_right_one(roster, tmp_path):
+    # Given a token cached by a run with the right secret
+    assert roster("token").returncode == 0
+    users = users_csv(tmp_path, valid_user(unique()))
+
+    # When the same client uploads with a wrong secret
+    done = roster("upload", str(users), "--json", secret="wrong-secret-4242")
+
+    # Then the cached token is not reused: authentication fails
+    assert done.returncode == 5, done.stdout + done.stderr
+    assert json.loads(done.stdout)["error"]["code"] == "invalid_client"
+
+
 def big_groups_csv(path: Path, filler: Callable[[int], str]) -> Path:
     """About 9 MiB in ~150 rows (a fast import), the bulk in an unknown column (a warning, ignored)."""
     prefix = unique()

@@ -59,7 +59,8 @@ def alarm_metrics(resources: Resources) -> list[tuple[str, str]]:
 def test_alarms_cover_dlq_api_5xx_failed_imports_and_each_function(resources: Resources) -> None:
     metrics = alarm_metrics(resources)
 
-    assert metrics.count(("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == 1
+    assert metrics.count(("AWS/SQS", "ApproximateNumberOfMessagesVisible")) == 2  # import and webhook DLQs
+    assert metrics.count(("Rostering", "WebhookDeliveriesAbandoned")) == 1
     assert metrics.count(("AWS/ApiGateway", "5xx")) == 1
     assert metrics.count(("Rostering", "ImportsFailed")) == 1
     assert metrics.count(("AWS/Lambda", "Errors")) == len(c.FUNCTIONS)
@@ -79,19 +80,20 @@ def test_failed_imports_alarm_reads_the_importer_emf_metric(template: Template) 
     )
 
 
-def test_dlq_alarm_watches_the_dead_letter_queue(resources: Resources) -> None:
-    (dlq_alarm,) = [
+def test_dlq_alarms_watch_the_dead_letter_queues(resources: Resources) -> None:
+    dlq_alarms = [
         a
         for a in of_type(resources, "AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("Namespace") == "AWS/SQS"
     ]
-    queue_ref = dlq_alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
-
-    assert "RedrivePolicy" not in resources[queue_ref]["Properties"]  # the DLQ, not the main queue
-    assert any(
-        q["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn") == {"Fn::GetAtt": [queue_ref, "Arn"]}
-        for q in of_type(resources, "AWS::SQS::Queue").values()
-    )
+    assert len(dlq_alarms) == 2  # the import queue's and the webhook delivery queue's
+    for dlq_alarm in dlq_alarms:
+        queue_ref = dlq_alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        assert "RedrivePolicy" not in resources[queue_ref]["Properties"]  # the DLQ, not the main queue
+        assert any(
+            q["Properties"].get("RedrivePolicy", {}).get("deadLetterTargetArn") == {"Fn::GetAtt": [queue_ref, "Arn"]}
+            for q in of_type(resources, "AWS::SQS::Queue").values()
+        )
 
 
 def test_alarms_have_no_actions_without_a_topic_and_a_dashboard_exists(template: Template) -> None:

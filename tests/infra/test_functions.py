@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra import constants as c
@@ -47,7 +49,8 @@ def test_every_environment_variable_we_set_is_read_by_settings() -> None:
     defaults = Settings.from_env({})
 
     for name in names:
-        changed = Settings.from_env({name: "4242"})
+        value = "true" if name == c.Env.WEBHOOK_ALLOW_LOOPBACK else "4242"
+        changed = Settings.from_env({name: value})
         assert changed != defaults, f"{name} is not read by Settings.from_env"
 
 
@@ -85,11 +88,48 @@ def test_upload_may_only_put_pending_objects(resources: Resources) -> None:
     assert object_grants(resources, c.UPLOAD) == {("s3:PutObject", "import-csv/pending/")}
 
 
-def test_status_may_only_read_reports_and_check_pending_objects(resources: Resources) -> None:
+def test_status_may_only_read_reports_and_move_pending_objects_to_failed(resources: Resources) -> None:
+    # (the lazy expiry of an upload that never arrived, or of a hold unanswered for 72 hours)
     assert object_grants(resources, c.STATUS) == {
         ("s3:GetObject", "import-csv/results/"),
         ("s3:GetObject", "import-csv/pending/"),
+        ("s3:DeleteObject", "import-csv/pending/"),
+        ("s3:PutObject", "import-csv/failed/"),
     }
+
+
+def test_control_moves_pending_objects_to_failed_and_reads_nothing_else(resources: Resources) -> None:
+    assert object_grants(resources, c.CONTROL) == {
+        ("s3:GetObject", "import-csv/pending/"),
+        ("s3:DeleteObject", "import-csv/pending/"),
+        ("s3:PutObject", "import-csv/failed/"),
+    }
+
+
+def test_control_updates_jobs_writes_tenants_and_only_encrypts_with_the_webhook_key(resources: Resources) -> None:
+    granted = table_actions(resources, c.CONTROL)
+    actions = {a for s in role_statements(resources, c.CONTROL) for a in actions_of(s)}
+    jobs = next(v for k, v in granted.items() if k.startswith("StorageJobs"))
+    tenants = next(v for k, v in granted.items() if k.startswith("StorageTenants"))
+    assert {a for a in jobs if a.endswith(("PutItem", "UpdateItem", "DeleteItem", "WriteItem"))} == {
+        "dynamodb:UpdateItem"
+    }
+    assert "dynamodb:PutItem" in tenants
+    assert {"kms:Encrypt", "sqs:SendMessage", "events:PutEvents"} <= actions
+    webhook_key_actions = {
+        a
+        for s in role_statements(resources, c.CONTROL)
+        if "WebhooksSecretsKey" in json.dumps(s["Resource"])
+        for a in actions_of(s)
+    }
+    assert webhook_key_actions == {"kms:Encrypt"}  # it seals secrets; only the delivery function opens them
+
+
+def test_delivery_decrypts_secrets_changes_visibility_and_touches_no_bucket(resources: Resources) -> None:
+    actions = {a for s in role_statements(resources, c.DELIVERY) for a in actions_of(s)}
+    assert {"kms:Decrypt", "sqs:ChangeMessageVisibility", "dynamodb:PutItem"} <= actions
+    assert not [a for a in actions if a.startswith("s3:")]
+    assert object_grants(resources, c.DELIVERY) == set()
 
 
 def test_importer_reads_writes_and_deletes_only_under_import_csv(resources: Resources) -> None:

@@ -47,7 +47,11 @@ def test_every_bucket_blocks_public_access_and_denies_plain_http(template: Templ
 
 def test_uploads_bucket_uses_a_rotated_customer_managed_key_versioning_and_access_logs(resources: Resources) -> None:
     bucket = uploads_bucket(resources)
-    ((key_id, key),) = of_type(resources, "AWS::KMS::Key").items()
+    ((key_id, key),) = [
+        (k, v)
+        for k, v in of_type(resources, "AWS::KMS::Key").items()
+        if v["Properties"]["Description"] == "Rostering uploads and reports"
+    ]
 
     sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
     assert sse["ServerSideEncryptionByDefault"] == {

@@ -19,6 +19,8 @@ NEEDS = {
     "status": Env.JOBS_TABLE_NAME,
     "token": Env.TOKEN_ENDPOINT_URL,
     "importer": Env.IMPORT_QUEUE_URL,
+    "control": Env.WEBHOOK_KEY_ID,
+    "delivery": Env.WEBHOOK_QUEUE_URL,
 }
 
 
@@ -35,7 +37,7 @@ def _import(function: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 
 
 def test_every_function_is_covered():
-    assert set(functions()) | {"importer"} == set(NEEDS)
+    assert set(functions()) | {"importer", "delivery"} == set(NEEDS)
 
 
 @pytest.mark.parametrize("function", sorted(NEEDS))

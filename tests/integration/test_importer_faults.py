@@ -60,8 +60,8 @@ SCENARIOS = {
         Scenario("inline", users_csv(30, weak=[5])),
         # three chunks fanned out as SQS messages, one failing row
         Scenario("fanout", users_csv(7, weak=[3]), chunk_rows=3),
-        # a file-level failure (duplicate column): FAILED, nothing imported
-        Scenario("failed", b"user_username,user_username\r\na,b\r\n"),
+        # a file-level failure (a users header without user_username): FAILED, nothing imported
+        Scenario("failed", b"user_name,user_email\r\na,b\r\n"),
         # an object whose job record is missing: recreated from its metadata (PutItem)
         Scenario("orphan", users_csv(2), with_job=False),
     )
@@ -114,7 +114,7 @@ class World:
         settings = replace(self.stack.settings, import_chunk_rows=chunk_rows)
         return Importer.build(
             settings,
-            handler.roster_rules(settings, clients["dynamodb"]),
+            handler.roster_services(settings, clients["dynamodb"]),
             dynamodb=clients["dynamodb"],
             s3=clients["s3"],
             sqs=clients["sqs"],

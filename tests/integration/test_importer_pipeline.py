@@ -25,7 +25,7 @@ from lambdas.common.config import (
     Settings,
 )
 from lambdas.importer import handler
-from lambdas.importer.chunks import RosterRules
+from lambdas.importer.chunks import RosterServices
 from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.store import JobStore
 from lambdas.roster.contract import PlannedRow, RowOutcome
@@ -62,7 +62,7 @@ def roster_users(stack: ImportStack) -> list[dict[str, Any]]:
     return RosterStore(stack.settings.roster_table, resource=stack.dynamodb).query_all(TENANT_A, Entity.USER)
 
 
-def crash_after(rows: int, rules: RosterRules) -> RosterRules:
+def crash_after(rows: int, rules: RosterServices) -> RosterServices:
     """The real rules, but applying a chunk writes its first ``rows`` rows and then crashes."""
 
     def apply(template: str, planned: Sequence[PlannedRow], **kwargs: Any) -> list[RowOutcome]:

@@ -63,8 +63,14 @@ def pool() -> Iterator[str]:
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName=TABLE,
             BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": TENANTS_TABLE.partition_key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": TENANTS_TABLE.partition_key, "AttributeType": "S"}],
+            KeySchema=[
+                {"AttributeName": TENANTS_TABLE.partition_key, "KeyType": "HASH"},
+                {"AttributeName": TENANTS_TABLE.sort_key or "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": TENANTS_TABLE.partition_key, "AttributeType": "S"},
+                {"AttributeName": TENANTS_TABLE.sort_key or "sk", "AttributeType": "S"},
+            ],
         )
         yield pool_id
 

@@ -89,8 +89,14 @@ def stack(secret_rotation_in_moto: None) -> Iterator[dict[str, str]]:
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName=TABLE,
             BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": TENANTS_TABLE.partition_key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": TENANTS_TABLE.partition_key, "AttributeType": "S"}],
+            KeySchema=[
+                {"AttributeName": TENANTS_TABLE.partition_key, "KeyType": "HASH"},
+                {"AttributeName": TENANTS_TABLE.sort_key or "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": TENANTS_TABLE.partition_key, "AttributeType": "S"},
+                {"AttributeName": TENANTS_TABLE.sort_key or "sk", "AttributeType": "S"},
+            ],
         )
         yield {"pool": pool_id}
 
@@ -246,3 +252,32 @@ def test_rotating_a_client_that_is_no_tenant_is_refused(
 ) -> None:
     assert run(stack, "rotate-secret", "not-a-tenant") == 1
     assert "not a registered tenant" in capsys.readouterr().err
+
+
+def test_set_threshold_stores_the_tenants_default_and_clear_removes_it(
+    stack: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from decimal import Decimal
+
+    from lambdas.tenants.settings import TenantSettings
+
+    # Given a tenant
+    tenant = create(stack, capsys)["client_id"]
+    settings = TenantSettings(TABLE, resource=boto3.resource("dynamodb", region_name=REGION))
+    # When its default threshold is set, then uploads without one use 25 %; cleared, none
+    assert run(stack, "set-threshold", tenant, "--change-threshold", "25") == 0
+    assert settings.change_threshold(tenant) == Decimal(25)
+    assert run(stack, "set-threshold", tenant, "--clear") == 0
+    assert settings.change_threshold(tenant) is None
+
+
+@pytest.mark.parametrize("value", ["101", "-1", "ten"])
+def test_set_threshold_refuses_what_the_upload_field_refuses(
+    stack: dict[str, str], capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    tenant = create(stack, capsys)["client_id"]
+    assert run(stack, "set-threshold", tenant, "--change-threshold", value) == 1
+
+
+def test_set_threshold_for_a_client_that_is_no_tenant_is_refused(stack: dict[str, str]) -> None:
+    assert run(stack, "set-threshold", "not-a-tenant", "--change-threshold", "10") == 1

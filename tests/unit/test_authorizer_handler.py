@@ -24,8 +24,8 @@ class Registry:
 
     def get_item(self, **kwargs: Any) -> dict[str, Any]:
         self.calls += 1
-        client_id = kwargs["Key"]["clientId"]["S"]
-        return {"Item": {"clientId": {"S": client_id}, "status": {"S": "ACTIVE"}}} if client_id in self.tenants else {}
+        client_id = kwargs["Key"]["pk"]["S"]
+        return {"Item": {"pk": {"S": client_id}, "status": {"S": "ACTIVE"}}} if client_id in self.tenants else {}
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``Planner.check_many`` answers exactly what ``Planner.check`` answers row by row, and the
+"""``Planner.check_rows`` answers exactly what ``Planner.check`` answers row by row, and the
 planning pass that batches rows (``lambdas.importer.planning``) cuts the same chunks and raises
 the same file errors as reading and checking one record at a time."""
 
@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,8 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lambdas.importer import planning
-from lambdas.importer.chunks import ChunkItem, PlannerLike
-from lambdas.roster import rules
+from lambdas.importer.chunks import ChunkItem
 from lambdas.roster.codes import Code
 from lambdas.roster.contract import FileRejected, Issue, PlannedRow
 from lambdas.roster.planner import Planner
@@ -182,7 +180,7 @@ def in_batches(records: list[tuple[int, list[str]]], sizes: list[int]) -> Iterat
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(files())
-def test_check_many_answers_what_check_answers_row_by_row(
+def test_check_rows_answers_what_check_answers_row_by_row(
     case: tuple[list[str], list[tuple[int, list[str]]], list[int]],
 ) -> None:
     # Given a file's records (valid and invalid cells of every checked column, blank and spaced
@@ -193,20 +191,20 @@ def test_check_many_answers_what_check_answers_row_by_row(
     expected = [one_by_one.check(row, cells) for row, cells in records]
     answered: list[PlannedRow | Issue] = []
     for rows, cells in in_batches(records, sizes):
-        answered += batched.check_many(rows, cells)
+        answered += batched.check_rows(rows, cells)
     # Then the answers are the same, row for row (first error, warnings, values, duplicates)
     assert answered == expected
 
 
-def test_check_many_of_a_clean_batch_builds_every_row_and_catches_duplicates_across_batches() -> None:
+def test_check_rows_of_a_clean_batch_builds_every_row_and_catches_duplicates_across_batches() -> None:
     # Given a users header and two batches of valid rows, the second repeating a key of the first
     header = HEADERS["users, reordered, an unknown column"]
     planner = Planner.start(header)
     first = [[f"u{i}@example.org", "?", "TRUE", f"u{i}", "Secret-Pass1", "ADMIN"] for i in range(50)]
     second = [["z@example.org", "?", "false", "u7", "Secret-Pass1", "SUPPORT"]]
     # When both batches are checked
-    planned = planner.check_many(range(2, 52), first)
-    repeated = planner.check_many([60], second)
+    planned = planner.check_rows(range(2, 52), first)
+    repeated = planner.check_rows([60], second)
     # Then every row of the first is planned with the known columns only, in file order
     assert [item.key for item in planned if isinstance(item, PlannedRow)] == [f"u{i}" for i in range(50)]
     assert planned[3] == PlannedRow(
@@ -224,37 +222,7 @@ def test_check_many_of_a_clean_batch_builds_every_row_and_catches_duplicates_acr
     assert repeated == [
         Issue(60, "user_username", Code.DUPLICATE_KEY, "The key appears on an earlier row."),
     ]
-    assert planner.check_many([], []) == []
-
-
-# -- the batch patterns ----------------------------------------------------------------------
-PATTERNED = [rules.check_email, rules.check_password]
-
-
-@pytest.mark.parametrize("check", PATTERNED, ids=["email", "password"])
-@given(cell=st.one_of(st.text(max_size=20), st.text(alphabet=string.printable, max_size=20)))
-def test_a_cell_the_batch_pattern_accepts_is_accepted_by_the_check(check: rules.Check, cell: str) -> None:
-    # Given a check's batch pattern and any cell
-    pattern = re.compile(rules.accepted(check) or "")
-    # When the pattern accepts the cell, then so does the check (the pattern may only decline more)
-    if pattern.fullmatch(cell):
-        assert check(cell) is None
-    # And on ASCII cells without newline they agree exactly
-    if cell.isascii() and "\n" not in cell:
-        assert (pattern.fullmatch(cell) is not None) == (check(cell) is None)
-
-
-@pytest.mark.parametrize("check", PATTERNED, ids=["email", "password"])
-def test_batch_patterns_never_match_across_a_newline(check: rules.Check) -> None:
-    pattern = re.compile(rules.accepted(check) or "")
-    for cell in ["u1@example.com\nu2@example.com", "Secret-Pass1\nSecret-Pass1", "Secret\n-Pass1", "a@b\n.c"]:
-        assert pattern.fullmatch(cell) is None
-        assert pattern.search(cell) is None or "\n" not in pattern.search(cell).group()  # type: ignore[union-attr]
-
-
-def test_checks_without_batch_pattern_have_none() -> None:
-    assert rules.accepted(rules.check_language) is None
-    assert rules.accepted(rules.check_utc_date) is None
+    assert planner.check_rows([], []) == []
 
 
 # -- planning: batches read and cut as row by row ---------------------------------------------
@@ -314,22 +282,6 @@ def batched_plan(
     return chunks, None
 
 
-class RowByRow:
-    """A planner without ``check_many``: planning falls back to ``check``."""
-
-    def __init__(self, planner: Planner) -> None:
-        self._planner = planner
-        self.template = planner.template
-        self.warnings = planner.warnings
-
-    @classmethod
-    def start(cls, header: Sequence[str], *, seed: str | None = None) -> PlannerLike:
-        return cls(Planner.start(header, seed=seed))
-
-    def check(self, row_number: int, cells: Sequence[str]) -> PlannedRow | Issue:
-        return self._planner.check(row_number, cells)
-
-
 LINES = [
     b"u%d,Secret-Pass1,u%d@example.org\n",
     b"u%d,weak,u%d@example.org\n",
@@ -361,11 +313,10 @@ def csv_files(draw: st.DrawFn) -> bytes:
 @given(data=csv_files(), chunk_rows=st.sampled_from([1, 3, 1000, 2000]))
 def test_planning_in_batches_yields_the_chunks_and_errors_of_row_by_row(data: bytes, chunk_rows: int) -> None:
     # Given a CSV file (blank lines, quoted newlines, invalid rows, perhaps cut by a CSV or UTF-8 error)
-    # When it is planned in batches, with and without check_many, and row by row as before
+    # When it is planned in batches, and row by row as before
     expected = reference_plan(data, chunk_rows)
     # Then the same chunks come out, in the same order, before the same file error
     assert batched_plan(data, chunk_rows) == expected
-    assert batched_plan(data, chunk_rows, RowByRow) == expected
     assert read_all(planning.records(io.BytesIO(data))) == read_all(reference_records(io.BytesIO(data)))
 
 

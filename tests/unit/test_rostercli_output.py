@@ -20,7 +20,16 @@ from rostercli.cli import (
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [("COMPLETED", 0), ("COMPLETED_WITH_ERRORS", 2), ("FAILED", 3), ("PENDING", 0), ("PROCESSING", 0)],
+    [
+        ("COMPLETED", 0),
+        ("COMPLETED_WITH_ERRORS", 2),
+        ("FAILED", 3),
+        ("PENDING", 0),
+        ("PROCESSING", 0),
+        ("HELD", 6),
+        ("DISCARDED", 3),
+        ("ABORTED", 3),
+    ],
 )
 def test_job_status_maps_to_its_documented_exit_code(status, code):
     assert exit_code_for_status(status) == code
@@ -48,6 +57,7 @@ def test_exit_codes_are_stable():
         "IMPORT_FAILED": 3,
         "REJECTED": 4,
         "AUTHENTICATION_FAILED": 5,
+        "HELD": 6,
     }
 
 

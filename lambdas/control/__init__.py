@@ -1,0 +1,1 @@
+"""Job control and webhook settings Lambda."""

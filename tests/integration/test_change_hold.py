@@ -1,0 +1,208 @@
+"""The change hold against moto: an import that would update more than its threshold's share of
+the tenant's records stops HELD with nothing written; approve applies it against the roster as
+it is then, discard and the 72-hour expiry end it DISCARDED; races between them have one winner."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from lambdas.common.config import Settings
+from lambdas.common.errors import InvalidState, NotFound
+from lambdas.importer import handler as importer_handler
+from lambdas.jobs.control import JobControl
+from lambdas.jobs.events import JobEvents
+from lambdas.jobs.hold import HOLD_SECONDS
+from lambdas.jobs.objects import JobFiles
+from lambdas.jobs.store import JobStore
+from lambdas.roster.store import Entity, RosterStore
+from lambdas.tenants.settings import TenantSettings
+from tests.apigw import TENANT_A, TENANT_B
+from tests.importer_fixtures import ImportStack, build_import_stack, upload_event
+
+
+def groups_csv(count: int, description: str) -> bytes:
+    lines = ["group_name,group_description"] + [f"group{n:03d},{description} {n}" for n in range(count)]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+@pytest.fixture
+def stack(resources: dict[str, Any], settings: Settings) -> ImportStack:
+    stack = build_import_stack(resources, settings)
+    imported(stack, groups_csv(40, "first"))
+    stack.published_events()
+    return stack
+
+
+def imported(stack: ImportStack, content: bytes, lambda_context: Any = None, **seed: Any) -> str:
+    ref = stack.seed_upload(content, **seed)
+    run(stack, ref)
+    return ref
+
+
+def run(stack: ImportStack, ref: str, clock: Any = None) -> None:
+    importer = stack.importer(clock=clock) if clock else stack.importer()
+    importer_handler.process_batch(upload_event(ref), None, importer)  # type: ignore[arg-type]
+
+
+def control(stack: ImportStack, clock: Any = None) -> JobControl:
+    options: dict[str, Any] = {"clock": clock} if clock else {}
+    return JobControl(
+        jobs=stack.jobs,
+        files=JobFiles(stack.settings.bucket_name, client=stack.s3),
+        events=JobEvents(stack.settings.event_bus_name),
+        wake=lambda tenant, ref: run(stack, ref),
+        **options,
+    )
+
+
+def descriptions(stack: ImportStack) -> set[str]:
+    roster = RosterStore(stack.settings.roster_table, resource=stack.dynamodb)
+    items = roster.get_many(TENANT_A, [(Entity.GROUP, f"group{n:03d}") for n in range(40)])
+    return {str(item.get("group_description", item.get("description", ""))).split()[0] for item in items.values()}
+
+
+def held(stack: ImportStack, threshold: str = "25") -> str:
+    return imported(stack, groups_csv(40, "second"), change_threshold=Decimal(threshold))
+
+
+def test_an_update_of_every_group_over_the_threshold_stops_held(stack: ImportStack) -> None:
+    # Given 40 groups, when a file updating all 40 comes with changeThreshold=25
+    ref = held(stack)
+    # Then the job is HELD with the planned counts, the roster is unchanged
+    job = stack.job(ref)
+    assert job["status"] == "HELD" and job["template"] == "groups"
+    assert {k: int(v) for k, v in job["summary"].items()}["updated"] == 40
+    assert descriptions(stack) == {"first"}
+    # And the report holds the planned outcome of every row, the file stays pending
+    report = stack.text(f"import-csv/results/{ref}.csv").splitlines()
+    assert len(report) == 41 and all(",updated," in line for line in report[1:])
+    assert stack.keys(f"import-csv/pending/{ref}") == [f"import-csv/pending/{ref}.csv"]
+    assert [e["detail"]["status"] for e in stack.published_events()] == ["PROCESSING", "HELD"]
+
+
+def test_within_the_threshold_the_import_applies_at_once(stack: ImportStack) -> None:
+    ref = held(stack, threshold="100")
+    assert stack.job(ref)["status"] == "COMPLETED" and descriptions(stack) == {"second"}
+
+
+def test_the_tenant_default_applies_when_the_upload_has_none(stack: ImportStack) -> None:
+    TenantSettings(stack.settings.tenants_table).set_change_threshold(TENANT_A, Decimal(10))
+    ref = imported(stack, groups_csv(40, "second"))
+    assert stack.job(ref)["status"] == "HELD"
+
+
+def test_fewer_than_ten_existing_records_never_hold(resources: dict[str, Any], settings: Settings) -> None:
+    stack = build_import_stack(resources, settings)
+    imported(stack, groups_csv(9, "first"))
+    ref = imported(stack, groups_csv(9, "second"), change_threshold=Decimal(0))
+    assert stack.job(ref)["status"] == "COMPLETED"
+
+
+def test_a_dry_run_is_never_held(stack: ImportStack) -> None:
+    ref = imported(stack, groups_csv(40, "second"), change_threshold=Decimal(0), dry_run=True)
+    assert stack.job(ref)["status"] == "COMPLETED"
+
+
+def test_approve_applies_the_held_file(stack: ImportStack) -> None:
+    ref = held(stack)
+    result = control(stack).approve(tenant=TENANT_A, reference_id=ref)
+    assert result["status"] == "PENDING"
+    job = stack.job(ref)
+    assert job["status"] == "COMPLETED" and int(job["summary"]["updated"]) == 40
+    assert descriptions(stack) == {"second"}
+
+
+def test_approve_plans_again_against_the_roster_as_it_is_now(stack: ImportStack) -> None:
+    # Given a held update, and meanwhile the same change applied by another import
+    ref = held(stack)
+    imported(stack, groups_csv(40, "second"))
+    # When the held one is approved, then its rows are unchanged, not updated
+    control(stack).approve(tenant=TENANT_A, reference_id=ref)
+    summary = {k: int(v) for k, v in stack.job(ref)["summary"].items()}
+    assert stack.job(ref)["status"] == "COMPLETED" and summary["unchanged"] == 40 and summary["updated"] == 0
+
+
+def test_approve_twice_is_invalid_state_the_second_time(stack: ImportStack) -> None:
+    ref = held(stack)
+    control(stack).approve(tenant=TENANT_A, reference_id=ref)
+    with pytest.raises(InvalidState):
+        control(stack).approve(tenant=TENANT_A, reference_id=ref)
+
+
+def test_discard_leaves_the_roster_as_it_was(stack: ImportStack) -> None:
+    ref = held(stack)
+    result = control(stack).discard(tenant=TENANT_A, reference_id=ref)
+    assert result["status"] == "DISCARDED" and descriptions(stack) == {"first"}
+    assert stack.keys(f"import-csv/failed/{ref}") == [f"import-csv/failed/{ref}.csv"]
+    run(stack, ref)  # a late event changes nothing
+    assert stack.job(ref)["status"] == "DISCARDED" and descriptions(stack) == {"first"}
+    with pytest.raises(InvalidState):
+        control(stack).approve(tenant=TENANT_A, reference_id=ref)
+
+
+def test_approve_after_the_72_hours_is_invalid_state_and_the_job_discarded(stack: ImportStack) -> None:
+    ref = held(stack)
+    later = control(stack, clock=lambda: __import__("time").time() + HOLD_SECONDS + 1)
+    with pytest.raises(InvalidState, match="DISCARDED"):
+        later.approve(tenant=TENANT_A, reference_id=ref)
+    assert stack.job(ref)["status"] == "DISCARDED" and descriptions(stack) == {"first"}
+
+
+def interleaved(stack: ImportStack, method: str, competitor: Any) -> JobStore:
+    """A jobs store whose ``method`` lets ``competitor`` run between the caller's read of the job
+    and its conditional write: the interleaving a race produces (moto's conditional writes are
+    not atomic across threads, DynamoDB's are; the condition is what must decide)."""
+    jobs = stack.jobs
+    write = getattr(jobs, method)
+
+    def raced(**kwargs: Any) -> Any:
+        competitor()
+        return write(**kwargs)
+
+    setattr(jobs, method, raced)
+    return jobs
+
+
+@pytest.mark.parametrize(("first", "second"), [("approve", "discard"), ("discard", "approve"), ("abort", "approve")])
+def test_two_actions_racing_on_a_held_job_have_one_winner(stack: ImportStack, first: str, second: str) -> None:
+    # Given a held job, and the second action's write landing after the first action's
+    ref = held(stack)
+    winner = quiet(stack, stack.jobs)
+    loser = quiet(stack, interleaved(stack, second, lambda: getattr(winner, first)(tenant=TENANT_A, reference_id=ref)))
+    # When the second action runs (it read HELD before the first one wrote), then it is 409
+    with pytest.raises(InvalidState):
+        getattr(loser, second)(tenant=TENANT_A, reference_id=ref)
+    assert stack.job(ref)["status"] == {"approve": "PENDING", "discard": "DISCARDED", "abort": "ABORTED"}[first]
+
+
+def quiet(stack: ImportStack, jobs: JobStore) -> JobControl:
+    return JobControl(
+        jobs=jobs,
+        files=JobFiles(stack.settings.bucket_name, client=stack.s3),
+        events=JobEvents(stack.settings.event_bus_name),
+        wake=lambda tenant, reference: None,
+    )
+
+
+def test_abort_of_a_held_job_writes_nothing(stack: ImportStack) -> None:
+    ref = held(stack)
+    assert control(stack).abort(tenant=TENANT_A, reference_id=ref)["status"] == "ABORTED"
+    assert descriptions(stack) == {"first"}
+
+
+@pytest.mark.parametrize("action", ["approve", "discard", "abort"])
+def test_another_tenants_held_job_is_not_found(stack: ImportStack, action: str) -> None:
+    ref = held(stack)
+    with pytest.raises(NotFound):
+        getattr(control(stack), action)(tenant=TENANT_B, reference_id=ref)
+    assert stack.job(ref)["status"] == "HELD"
+
+
+@pytest.mark.parametrize("action", ["approve", "discard"])
+def test_approve_or_discard_of_a_job_that_is_not_held_is_invalid_state(stack: ImportStack, action: str) -> None:
+    ref = imported(stack, groups_csv(1, "x"))
+    with pytest.raises(InvalidState):
+        getattr(control(stack), action)(tenant=TENANT_A, reference_id=ref)
