@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 from bench.harness import Figure, interleaved
 
@@ -177,32 +178,35 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def memory_growth(repeat: int, small: int = 10 * MB, large: int = 100 * MB) -> list[Figure]:
+def _server_stack() -> Any:
+    """The import resources on the moto server ``AWS_ENDPOINT_URL`` names, without the bucket's
+    notification (the bench hands the importer its events)."""
     import boto3
 
     from lambdas.common.config import Settings
     from local.resources import create_bucket, create_import_queue, create_tables
     from tests.importer_fixtures import ImportStack
 
+    settings = Settings()
+    s3, sqs = boto3.client("s3"), boto3.client("sqs")
+    create_bucket(s3, settings)
+    create_tables(boto3.client("dynamodb"), settings)
+    queue_url = create_import_queue(sqs, s3, settings)["queue_url"]
+    s3.put_bucket_notification_configuration(Bucket=settings.bucket_name, NotificationConfiguration={})
+    boto3.client("events").create_event_bus(Name=settings.event_bus_name)
+    return ImportStack(
+        settings=replace(settings, import_queue_url=queue_url), s3=s3, sqs=sqs, dynamodb=boto3.resource("dynamodb")
+    )
+
+
+def memory_growth(repeat: int, small: int = 10 * MB, large: int = 100 * MB) -> list[Figure]:
     limit = 2 * large
     with moto_server() as endpoint:
         env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
         os.environ["AWS_ENDPOINT_URL"] = endpoint
         try:
-            settings = Settings()
-            s3, sqs = boto3.client("s3"), boto3.client("sqs")
-            create_bucket(s3, settings)
-            create_tables(boto3.client("dynamodb"), settings)
-            queue_url = create_import_queue(sqs, s3, settings)["queue_url"]
-            s3.put_bucket_notification_configuration(Bucket=settings.bucket_name, NotificationConfiguration={})
-            boto3.client("events").create_event_bus(Name=settings.event_bus_name)
-            stack = ImportStack(
-                settings=replace(settings, import_queue_url=queue_url),
-                s3=s3,
-                sqs=sqs,
-                dynamodb=boto3.resource("dynamodb"),
-            )
-            env["IMPORT_QUEUE_URL"] = queue_url
+            stack = _server_stack()
+            env["IMPORT_QUEUE_URL"] = stack.settings.import_queue_url
             files = {size: users_file(size=size) for size in (small, large)}
             peaks: dict[int, list[int]] = {small: [], large: []}
             for _ in range(repeat):

@@ -58,6 +58,30 @@ class Api(Construct):
         log_level: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.functions: tuple[PythonFunction, ...] = ()
+        self._functions(
+            auth=auth, storage=storage, job_events=job_events, import_queue=import_queue, webhooks=webhooks,
+            code=code, log_level=log_level,
+        )  # fmt: skip
+        self._grant(storage=storage, job_events=job_events, import_queue=import_queue, webhooks=webhooks)
+        self._authorize(auth, storage, code=code, log_level=log_level)
+        self._stage()
+        http_functions: tuple[PythonFunction, ...] = self.functions
+        self._routes({target.spec.name: target for target in http_functions})
+        self.functions = (*http_functions, self.authorizer_function)  # monitored like the others
+        self.url = self.http_api.api_endpoint + "/"
+
+    def _functions(
+        self,
+        *,
+        auth: Auth,
+        storage: Storage,
+        job_events: events.IEventBus,
+        import_queue: sqs.IQueue,
+        webhooks: Webhooks,
+        code: lambda_.Code,
+        log_level: str,
+    ) -> None:
         defaults = c.SETTINGS_DEFAULTS
 
         def function(construct_id: str, spec: c.FunctionSpec, environment: dict[str, str]) -> PythonFunction:
@@ -94,8 +118,11 @@ class Api(Construct):
                 c.Env.IMPORT_QUEUE_URL: import_queue.queue_url,
             },
         )
-        self.functions: tuple[PythonFunction, ...] = (self.upload, self.status, self.token, self.control)
+        self.functions = (self.upload, self.status, self.token, self.control)
 
+    def _grant(
+        self, *, storage: Storage, job_events: events.IEventBus, import_queue: sqs.IQueue, webhooks: Webhooks
+    ) -> None:
         # Upload: write the job and the idempotency record, store the file or sign a POST for it.
         storage.jobs.grant_read_write_data(self.upload.role)
         storage.idempotency.grant_read_write_data(self.upload.role)
@@ -110,10 +137,15 @@ class Api(Construct):
         storage.tenants.grant_read_write_data(self.control.role)
         webhooks.key.grant(self.control.role, "kms:Encrypt")  # seal a new signing secret
 
-        self.authorizer_function = function(
+    def _authorize(self, auth: Auth, storage: Storage, *, code: lambda_.Code, log_level: str) -> None:
+        """The tenant authorizer: answers cached per token and route (docs/AUTH.md)."""
+        self.authorizer_function = PythonFunction(
+            self,
             "Authorizer",
-            c.AUTHORIZER,
-            {c.Env.TENANTS_TABLE_NAME: storage.tenants.table_name, c.Env.TOKEN_ISSUER_URL: auth.issuer},
+            spec=c.AUTHORIZER,
+            code=code,
+            log_level=log_level,
+            environment={c.Env.TENANTS_TABLE_NAME: storage.tenants.table_name, c.Env.TOKEN_ISSUER_URL: auth.issuer},
         )
         storage.tenants.grant(self.authorizer_function.role, "dynamodb:GetItem")
         self.authorizer = authorizers.HttpLambdaAuthorizer(
@@ -125,6 +157,7 @@ class Api(Construct):
             results_cache_ttl=c.AUTHORIZER_CACHE_TTL,
         )
 
+    def _stage(self) -> None:
         self.http_api = apigw.HttpApi(self, "HttpApi", create_default_stage=False, description="Rostering Upload API")
         self.access_logs = logs.LogGroup(self, "AccessLogs", retention=c.LOG_RETENTION)
         self.stage = apigw.HttpStage(
@@ -135,9 +168,6 @@ class Api(Construct):
             throttle=apigw.ThrottleSettings(rate_limit=c.THROTTLE_RATE_LIMIT, burst_limit=c.THROTTLE_BURST_LIMIT),
             access_log_settings=_AccessLogSettings(self.access_logs),
         )
-        self._routes({target.spec.name: target for target in self.functions})
-        self.functions = (*self.functions, self.authorizer_function)
-        self.url = self.http_api.api_endpoint + "/"
 
     @staticmethod
     def _grant_job_control(target: PythonFunction, storage: Storage, job_events: events.IEventBus) -> None:
@@ -152,8 +182,7 @@ class Api(Construct):
         storage.grant_list(target.role, prefix=c.PENDING_PREFIX)
 
     def _routes(self, functions: dict[str, PythonFunction]) -> None:
-        """Every row of the route table: each path and alias and its function; the authorizer checks
-        the row's scopes (a Lambda authorizer's routes carry no authorization scopes)."""
+        """Every row of the route table: each path and alias, its function, its scopes."""
         integrations_by_function = {
             name: integrations.HttpLambdaIntegration(f"{name.title()}Integration", target.function)
             for name, target in functions.items()

@@ -10,6 +10,22 @@ from constructs import Construct
 
 from infra import constants as c
 
+# The pool issues client_credentials tokens only: the user-facing checks do not apply.
+_POOL_ACKNOWLEDGEMENTS = (
+    Acknowledgment(
+        id="AwsSolutions-COG2",
+        reason="The pool has no users: tenants are app clients using client_credentials, so MFA never applies.",
+    ),
+    Acknowledgment(
+        id="AwsSolutions-COG3",
+        reason="Threat protection scores user sign-ins; this pool only issues client_credentials tokens.",
+    ),
+    Acknowledgment(
+        id="AwsSolutions-COG8",
+        reason="The Plus plan only adds user threat protection, and this pool has no users.",
+    ),
+)
+
 
 class Auth(Construct):
     def __init__(
@@ -33,20 +49,7 @@ class Auth(Construct):
             account_recovery=cognito.AccountRecovery.NONE,
             feature_plan=cognito.FeaturePlan.ESSENTIALS,
         )
-        Validations.of(self.user_pool).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-COG2",
-                reason="The pool has no users: tenants are app clients using client_credentials, so MFA never applies.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-COG3",
-                reason="Threat protection scores user sign-ins; this pool only issues client_credentials tokens.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-COG8",
-                reason="The Plus plan only adds user threat protection, and this pool has no users.",
-            ),
-        )
+        Validations.of(self.user_pool).acknowledge(*_POOL_ACKNOWLEDGEMENTS)
         scopes = [
             cognito.ResourceServerScope(scope_name=c.IMPORT_SCOPE_NAME, scope_description="Upload rostering files"),
             cognito.ResourceServerScope(

@@ -107,6 +107,9 @@ class Edge(Construct):
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
         )
         self.url = f"https://{self.distribution.distribution_domain_name}/"
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
         Validations.of(self.distribution).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-CFR1",

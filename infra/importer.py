@@ -27,24 +27,7 @@ class ImportWorker(Construct):
         super().__init__(scope, construct_id)
         # Messages carry object keys and row ranges, never rows: SQS-managed encryption suffices and
         # lets S3 deliver notifications without a key policy.
-        self.dlq = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=c.DLQ_RETENTION,
-        )
-        Validations.of(self.dlq).acknowledge(
-            Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the import queue.")
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=c.IMPORT_VISIBILITY_TIMEOUT,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=c.IMPORT_MAX_RECEIVE_COUNT),
-        )
+        self._queues()
         self.bus = events.EventBus(self, "Events", description="Rostering import job state changes")
         self.handler = PythonFunction(
             self,
@@ -77,6 +60,29 @@ class ImportWorker(Construct):
             s3.NotificationKeyFilter(prefix=c.PENDING_PREFIX, suffix=c.CSV_SUFFIX),
         )
 
+        self._grant(storage)
+
+    def _queues(self) -> None:
+        self.dlq = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=c.DLQ_RETENTION,
+        )
+        Validations.of(self.dlq).acknowledge(
+            Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the import queue.")
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=c.IMPORT_VISIBILITY_TIMEOUT,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=c.IMPORT_MAX_RECEIVE_COUNT),
+        )
+
+    def _grant(self, storage: Storage) -> None:
         role = self.handler.role
         self.queue.grant_send_messages(role)  # chunk messages
         self.bus.grant_put_events_to(role)

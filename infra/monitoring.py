@@ -32,23 +32,10 @@ class Monitoring(Construct):
         alarm_email: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.topic: sns.Topic | None = None
-        if alarm_email:
-            key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="Rostering alarm topic")
-            key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
-            self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        self.topic = self._topic(alarm_email) if alarm_email else None
 
-        imports_failed, imports_rejected = (
-            cw.Metric(
-                namespace=c.METRICS_NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": c.POWERTOOLS_SERVICE_NAME},
-                statistic=cw.Stats.SUM,
-                period=c.ALARM_PERIOD,
-            )
-            for name in (c.IMPORTS_FAILED_METRIC, c.IMPORTS_REJECTED_METRIC)
-        )
+        imports_failed = _service_metric(c.IMPORTS_FAILED_METRIC)
+        imports_rejected = _service_metric(c.IMPORTS_REJECTED_METRIC)  # the client's: dashboard, no alarm
         dlq_depth = dead_letters.metric_approximate_number_of_messages_visible(
             period=c.ALARM_PERIOD, statistic=cw.Stats.MAXIMUM
         )
@@ -56,13 +43,7 @@ class Monitoring(Construct):
         webhook_dlq_depth = webhook_dead_letters.metric_approximate_number_of_messages_visible(
             period=c.ALARM_PERIOD, statistic=cw.Stats.MAXIMUM
         )
-        webhooks_abandoned = cw.Metric(
-            namespace=c.METRICS_NAMESPACE,
-            metric_name=c.WEBHOOKS_ABANDONED_METRIC,
-            dimensions_map={"service": c.POWERTOOLS_SERVICE_NAME},
-            statistic=cw.Stats.SUM,
-            period=c.ALARM_PERIOD,
-        )
+        webhooks_abandoned = _service_metric(c.WEBHOOKS_ABANDONED_METRIC)
         self.alarms = [
             self._alarm("DeadLetters", dlq_depth, "Import messages reached the dead-letter queue"),
             self._alarm("WebhookDeadLetters", webhook_dlq_depth, "Webhook events reached the dead-letter queue"),
@@ -70,7 +51,6 @@ class Monitoring(Construct):
                 "WebhooksAbandoned", webhooks_abandoned, "Webhook events were given up after 24 hours of retries"
             ),
             self._alarm("Api5xx", api_5xx, "The HTTP API answered 5xx"),
-            # Only the service's failures page someone; a client's bad file is counted (dashboard), not alarmed.
             self._alarm("ImportsFailed", imports_failed, "Imports ended FAILED through the service's fault"),
         ]
         for fn in functions:
@@ -80,12 +60,29 @@ class Monitoring(Construct):
             self.alarms.append(self._alarm(f"{name}Errors", errors, f"The {fn.spec.name} function failed"))
             self.alarms.append(self._alarm(f"{name}Throttles", throttles, f"The {fn.spec.name} function was throttled"))
 
+        self._dashboard(functions, http_api, api_5xx, [imports_failed, imports_rejected], dlq_depth)
+
+    def _topic(self, alarm_email: str) -> sns.Topic:
+        key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="Rostering alarm topic")
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey")
+        topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        return topic
+
+    def _dashboard(
+        self,
+        functions: Sequence[PythonFunction],
+        http_api: apigw.HttpApi,
+        api_5xx: cw.IMetric,
+        imports: list[cw.IMetric],
+        dlq_depth: cw.IMetric,
+    ) -> None:
         self.dashboard = cw.Dashboard(self, "Dashboard")
         self.dashboard.add_widgets(
             cw.GraphWidget(title="API requests and 5xx", left=[http_api.metric_count(), api_5xx], width=12),
             cw.GraphWidget(
                 title="Imports failed (service) / rejected (client) / DLQ depth",
-                left=[imports_failed, imports_rejected],
+                left=imports,
                 right=[dlq_depth],
                 width=12,
             ),
@@ -116,3 +113,14 @@ class Monitoring(Construct):
         if self.topic is not None:
             alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
         return alarm
+
+
+def _service_metric(name: str) -> cw.Metric:
+    """A count the functions emit through Powertools Metrics (one namespace, the service dimension)."""
+    return cw.Metric(
+        namespace=c.METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": c.POWERTOOLS_SERVICE_NAME},
+        statistic=cw.Stats.SUM,
+        period=c.ALARM_PERIOD,
+    )

@@ -94,6 +94,10 @@ class RosteringStack(Stack):
         storage.acknowledge_index_grants(api.upload.role, api.status.role, api.control.role, importer.handler.role)
         self._govern_bucket_notifications_handler()
 
+        self._outputs(api=api, front=front, auth=auth, storage=storage, importer=importer)
+
+    def _outputs(self, *, api: Api, front: Edge, auth: Auth, storage: Storage, importer: ImportWorker) -> None:
+        """What clients and ``ops.tenants`` need."""
         outputs = {
             "ApiUrl": (front.url, "Base URL of the Rostering API (CloudFront in front of the HTTP API)"),
             "TokenUrl": (front.url + routes.TOKEN.path.removeprefix("/"), "Token route (client_credentials)"),

@@ -34,27 +34,7 @@ class Webhooks(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(self, "SecretsKey", enable_key_rotation=True, description="Rostering webhook secrets")
-        # Messages carry job status results (no secret): SQS-managed encryption, which EventBridge
-        # can write to without a key policy.
-        self.dlq = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=c.DLQ_RETENTION,
-        )
-        Validations.of(self.dlq).acknowledge(
-            Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the delivery queue.")
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=c.WEBHOOK_VISIBILITY_TIMEOUT,
-            retention_period=c.WEBHOOK_RETENTION,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=c.WEBHOOK_MAX_RECEIVE_COUNT),
-        )
+        self._queues()
         self.rule = events.Rule(
             self,
             "JobEvents",
@@ -84,6 +64,32 @@ class Webhooks(Construct):
                 report_batch_item_failures=True,
             )
         )
+        self._grant(storage)
+
+    def _queues(self) -> None:
+        # Messages carry job status results (no secret): SQS-managed encryption, which EventBridge
+        # can write to without a key policy.
+        self.dlq = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=c.DLQ_RETENTION,
+        )
+        Validations.of(self.dlq).acknowledge(
+            Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the delivery queue.")
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=c.WEBHOOK_VISIBILITY_TIMEOUT,
+            retention_period=c.WEBHOOK_RETENTION,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=c.WEBHOOK_MAX_RECEIVE_COUNT),
+        )
+
+    def _grant(self, storage: Storage) -> None:
         role = self.handler.role
         self.queue.grant(role, "sqs:ChangeMessageVisibility")  # the backoff of a failed attempt
         storage.tenants.grant_read_write_data(role)  # the endpoint, the delivery log

@@ -24,12 +24,14 @@ from lambdas.authorizer.handler import decide
 from lambdas.authorizer.tokens import (
     ALGORITHM,
     AuthorizerDenied,
-    Forbidden,
     JwksProvider,
+    ScopeMissing,
     TokenVerifier,
     Unauthorized,
 )
 from lambdas.common.routes import scopes_of
+
+Forbidden = ScopeMissing  # API Gateway's word for it
 
 __all__ = [
     "ALGORITHM",
@@ -38,6 +40,7 @@ __all__ = [
     "JwtAuthorizer",
     "LambdaAuthorizer",
     "RequestAuthorizer",
+    "ScopeMissing",
     "Unauthorized",
     "denial_response",
 ]
@@ -90,7 +93,7 @@ class LambdaAuthorizer:
             raise Unauthorized("the request has no token")
         answer = decide(authorizer_event(authorization, route_key), self._verifier)
         if not answer["isAuthorized"]:
-            raise Forbidden("the token does not have one of the route's scopes")
+            raise ScopeMissing("the token does not have one of the route's scopes")
         return {"lambda": answer["context"]}
 
 

@@ -58,6 +58,12 @@ class LocalStack:
         token_base = f"http://{HOST}:{token_server.server_port}"
         self.issuer = issuer_box["issuer"] = LocalIssuer.from_env(f"{token_base}/local_pool")
 
+        queues = self._configure(token_base)
+        self._start_pumps(queues)
+        self._serve(self._gateway(), self.port)
+
+    def _configure(self, token_base: str) -> dict[str, str]:
+        """The functions' environment, and the resources it names."""
         os.environ.update(LOCAL_ENVIRONMENT)
         os.environ.update(resource_environment())
         os.environ.update(
@@ -69,25 +75,24 @@ class LocalStack:
                 Env.WEBHOOK_ALLOW_LOOPBACK: "true",
             }
         )
-        settings = Settings.from_env()
-        queues = self._create_resources(settings)
+        queues = self._create_resources(Settings.from_env())
         os.environ[Env.IMPORT_QUEUE_URL] = queues["queue_url"]
         os.environ[Env.WEBHOOK_QUEUE_URL] = queues["webhook_queue_url"]
+        return queues
 
+    def _gateway(self) -> Any:
         # Imported only now: each handler reads its configuration from the environment at import.
         from lambdas.authorizer.registry import TenantRegistry
         from lambdas.authorizer.tokens import TokenVerifier
-        from lambdas.delivery import handler as delivery
-        from lambdas.importer import handler as importer
         from local.authorizer import LambdaAuthorizer
         from local.gateway import Gateway
-        from local.pump import QueuePump
 
         # The deployed authorizer's code: the issuer's JWKS and the tenants table (in moto), where
         # the local tenants are registered as `python -m ops.tenants create` registers them.
+        tenants_table = Settings.from_env().tenants_table
         for client_id in self.issuer.client_ids():
-            register(boto3.client("dynamodb"), settings.tenants_table, client_id, client_id)
-        registry = TenantRegistry(settings.tenants_table, ttl_seconds=0)
+            register(boto3.client("dynamodb"), tenants_table, client_id, client_id)
+        registry = TenantRegistry(tenants_table, ttl_seconds=0)
         authorizer = LambdaAuthorizer(
             TokenVerifier(issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, is_tenant=registry.is_tenant)
         )
@@ -98,6 +103,13 @@ class LocalStack:
             authorizer=authorizer,
             extra_documents={"/openapi.yaml": ("application/yaml", OPENAPI.read_bytes())},
         )
+        return gateway
+
+    def _start_pumps(self, queues: dict[str, str]) -> None:
+        from lambdas.delivery import handler as delivery
+        from lambdas.importer import handler as importer
+        from local.pump import QueuePump
+
         sqs = boto3.client("sqs")
         queue_arn = sqs.get_queue_attributes(QueueUrl=queues["queue_url"], AttributeNames=["QueueArn"])
         self._pumps = [
@@ -115,7 +127,6 @@ class LocalStack:
         ]
         for pump in self._pumps:
             pump.start()
-        self._serve(gateway, self.port)
 
     def stop(self) -> None:
         for pump in self._pumps:

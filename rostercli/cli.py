@@ -112,23 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     commands.add_parser("token", parents=[common], help="print an access token (for curl)")
-    upload = commands.add_parser(
-        "upload",
-        parents=[common, waiting],
-        help="upload a CSV file",
-        description=UPLOAD_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    upload.add_argument("file", type=Path, metavar="FILE", help="a .csv file (or .csv.gz)")
-    upload.add_argument("--dry-run", action="store_true", help="validate and classify rows, write nothing")
-    upload.add_argument("--idempotency-key", metavar="K", help="instead of the key derived from the content")
-    upload.add_argument(
-        "--change-threshold",
-        type=_percentage,
-        metavar="N",
-        help="hold the import (HELD, exit 6 with --wait) if it would update more than N%% of the tenant's existing "
-        "records of its kind (at least 10 of them); approve or discard it then",
-    )
+    _add_upload(commands, common, waiting)
     status = commands.add_parser("status", parents=[common, waiting], help="show an import job")
     status.add_argument("reference", metavar="REF", help="the referenceId of an upload")
     report = commands.add_parser("report", parents=[common], help="download the result report (CSV)")
@@ -149,6 +133,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--event", dest="events", action="append", metavar="TYPE", help="repeatable (default: every event type)"
     )
     return parser
+
+
+def _add_upload(commands: Any, common: argparse.ArgumentParser, waiting: argparse.ArgumentParser) -> None:
+    upload = commands.add_parser(
+        "upload",
+        parents=[common, waiting],
+        help="upload a CSV file",
+        description=UPLOAD_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    upload.add_argument("file", type=Path, metavar="FILE", help="a .csv file (or .csv.gz)")
+    upload.add_argument("--dry-run", action="store_true", help="validate and classify rows, write nothing")
+    upload.add_argument("--idempotency-key", metavar="K", help="instead of the key derived from the content")
+    upload.add_argument(
+        "--change-threshold",
+        type=_percentage,
+        metavar="N",
+        help="hold the import (HELD, exit 6 with --wait) if it would update more than N%% of the tenant's existing "
+        "records of its kind (at least 10 of them); approve or discard it then",
+    )
 
 
 ACTIONS = {

@@ -16,7 +16,7 @@ from typing import Any
 
 from lambdas.authorizer.jwks import Jwks
 from lambdas.authorizer.registry import TenantRegistry
-from lambdas.authorizer.tokens import Forbidden, TokenVerifier, Unauthorized
+from lambdas.authorizer.tokens import ScopeMissing, TokenVerifier, Unauthorized
 from lambdas.common.config import Env, Settings
 from lambdas.common.observability import logger
 from lambdas.common.routes import scopes_of
@@ -43,7 +43,7 @@ def decide(event: dict[str, Any], token_verifier: TokenVerifier) -> dict[str, An
     scopes = scopes_of(str(event.get("routeKey", "")))
     try:
         verified = token_verifier.authorize(headers.get("authorization"), scopes or ())
-    except Forbidden:
+    except ScopeMissing:
         return {"isAuthorized": False}
     if not scopes:  # a route the table does not protect never reaches this authorizer
         return {"isAuthorized": False}

@@ -44,7 +44,7 @@ class Unauthorized(AuthorizerDenied):
     status, message, error = 401, "Unauthorized", "invalid_token"
 
 
-class Forbidden(AuthorizerDenied):
+class ScopeMissing(AuthorizerDenied):
     status, message, error = 403, "Forbidden", "insufficient_scope"
 
 
@@ -70,7 +70,7 @@ class TokenVerifier:
         scope_claim = claims.get("scope")
         scopes = scope_claim.split() if isinstance(scope_claim, str) else []
         if route_scopes and not set(route_scopes).intersection(scopes):
-            raise Forbidden("the token does not have one of the route's scopes")
+            raise ScopeMissing("the token does not have one of the route's scopes")
         return {"claims": {name: str(value) for name, value in claims.items()}, "scopes": scopes}
 
     def _verified_claims(self, token: str) -> dict[str, Any]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from lambdas.common import schema
 
 MIB = 1024 * 1024
 DEFAULT_MAX_UPLOAD_BYTES = 10 * MIB
 
-# Object key layout in the uploads bucket (SPEC section 5 and 6).
+# Object key layout in the uploads bucket (docs/IMPORT.md).
 PENDING_PREFIX = "import-csv/pending/"
 PROCESSED_PREFIX = "import-csv/processed/"
 FAILED_PREFIX = "import-csv/failed/"
@@ -39,8 +40,6 @@ class Env:
     JOBS_TABLE_NAME = "JOBS_TABLE_NAME"
     ROSTER_TABLE_NAME = "ROSTER_TABLE_NAME"
     IDEMPOTENCY_TABLE_NAME = "IDEMPOTENCY_TABLE_NAME"
-    TENANTS_TABLE_NAME = "TENANTS_TABLE_NAME"
-    TOKEN_ISSUER_URL = "TOKEN_ISSUER_URL"  # noqa: S105 - a variable name
     EVENT_BUS_NAME = "EVENT_BUS_NAME"
     IMPORT_QUEUE_URL = "IMPORT_QUEUE_URL"
     MAX_UPLOAD_BYTES = "MAX_UPLOAD_BYTES"
@@ -48,9 +47,11 @@ class Env:
     DOWNLOAD_URL_EXPIRY_SECONDS = "DOWNLOAD_URL_EXPIRY_SECONDS"
     DIRECT_UPLOAD_DEADLINE_SECONDS = "DIRECT_UPLOAD_DEADLINE_SECONDS"
     TOKEN_ENDPOINT_URL = "TOKEN_ENDPOINT_URL"  # noqa: S105 - a variable name
+    TOKEN_ISSUER_URL = "TOKEN_ISSUER_URL"  # noqa: S105 - a variable name
     PASSWORD_HASH_LOG2_N = "PASSWORD_HASH_LOG2_N"  # noqa: S105 - a variable name
     IMPORT_LEASE_SECONDS = "IMPORT_LEASE_SECONDS"
     IMPORT_CHUNK_ROWS = "IMPORT_CHUNK_ROWS"
+    TENANTS_TABLE_NAME = "TENANTS_TABLE_NAME"
     WEBHOOK_KEY_ID = "WEBHOOK_KEY_ID"
     WEBHOOK_QUEUE_URL = "WEBHOOK_QUEUE_URL"
     WEBHOOK_ALLOW_LOOPBACK = "WEBHOOK_ALLOW_LOOPBACK"
@@ -102,54 +103,64 @@ class Settings:
         missing = sorted(name for name in require if not env.get(name))
         if missing:
             raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
+        return cls(**_names(env), **_numbers(env, cls()), webhook_allow_loopback=_flag(env, Env.WEBHOOK_ALLOW_LOOPBACK))
 
-        def number(name: str, default: int) -> int:
-            raw = env.get(name)
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                value = 0
-            if value <= 0:
-                raise ConfigurationError(f"{name} must be a positive integer, got {raw!r}")
+
+def _names(env: Mapping[str, str]) -> dict[str, Any]:
+    """Resource names and URLs: "" when unset (a function that needs one requires it)."""
+    return {
+        "bucket_name": env.get(Env.BUCKET_NAME, ""),
+        "jobs_table": env.get(Env.JOBS_TABLE_NAME, ""),
+        "roster_table": env.get(Env.ROSTER_TABLE_NAME, ""),
+        "idempotency_table": env.get(Env.IDEMPOTENCY_TABLE_NAME, ""),
+        "event_bus_name": env.get(Env.EVENT_BUS_NAME, ""),
+        "import_queue_url": env.get(Env.IMPORT_QUEUE_URL, ""),
+        "token_endpoint_url": env.get(Env.TOKEN_ENDPOINT_URL, ""),
+        "token_issuer_url": env.get(Env.TOKEN_ISSUER_URL, ""),
+        "tenants_table": env.get(Env.TENANTS_TABLE_NAME, ""),
+        "webhook_key_id": env.get(Env.WEBHOOK_KEY_ID, ""),
+        "webhook_queue_url": env.get(Env.WEBHOOK_QUEUE_URL, ""),
+    }
+
+
+def _numbers(env: Mapping[str, str], defaults: Settings) -> dict[str, Any]:
+    """Sizes, durations and costs: the field's default when unset."""
+
+    def number(name: str, field: str) -> int:
+        raw = env.get(name)
+        if not raw:
+            value: int = getattr(defaults, field)
             return value
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise ConfigurationError(f"{name} must be a positive integer, got {raw!r}")
+        return value
 
-        def flag(name: str) -> bool:
-            raw = (env.get(name) or "false").strip().lower()
-            if raw not in {"true", "false"}:
-                raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
-            return raw == "true"
+    numbers = {field: number(name, field) for field, name in _NUMBERS.items()}
+    numbers["webhook_max_retry_seconds"] = min(numbers["webhook_max_retry_seconds"], 12 * 3600)
+    return numbers
 
-        defaults = cls()
-        return cls(
-            bucket_name=env.get(Env.BUCKET_NAME, ""),
-            jobs_table=env.get(Env.JOBS_TABLE_NAME, ""),
-            roster_table=env.get(Env.ROSTER_TABLE_NAME, ""),
-            idempotency_table=env.get(Env.IDEMPOTENCY_TABLE_NAME, ""),
-            tenants_table=env.get(Env.TENANTS_TABLE_NAME, ""),
-            event_bus_name=env.get(Env.EVENT_BUS_NAME, ""),
-            import_queue_url=env.get(Env.IMPORT_QUEUE_URL, ""),
-            token_endpoint_url=env.get(Env.TOKEN_ENDPOINT_URL, ""),
-            token_issuer_url=env.get(Env.TOKEN_ISSUER_URL, ""),
-            max_upload_bytes=number(Env.MAX_UPLOAD_BYTES, defaults.max_upload_bytes),
-            upload_url_expiry_seconds=number(Env.UPLOAD_URL_EXPIRY_SECONDS, defaults.upload_url_expiry_seconds),
-            download_url_expiry_seconds=number(Env.DOWNLOAD_URL_EXPIRY_SECONDS, defaults.download_url_expiry_seconds),
-            direct_upload_deadline_seconds=number(
-                Env.DIRECT_UPLOAD_DEADLINE_SECONDS, defaults.direct_upload_deadline_seconds
-            ),
-            password_hash_log2_n=number(Env.PASSWORD_HASH_LOG2_N, defaults.password_hash_log2_n),
-            import_lease_seconds=number(Env.IMPORT_LEASE_SECONDS, defaults.import_lease_seconds),
-            import_chunk_rows=number(Env.IMPORT_CHUNK_ROWS, defaults.import_chunk_rows),
-            webhook_key_id=env.get(Env.WEBHOOK_KEY_ID, ""),
-            webhook_queue_url=env.get(Env.WEBHOOK_QUEUE_URL, ""),
-            webhook_allow_loopback=flag(Env.WEBHOOK_ALLOW_LOOPBACK),
-            webhook_timeout_seconds=number(Env.WEBHOOK_TIMEOUT_SECONDS, defaults.webhook_timeout_seconds),
-            webhook_first_retry_seconds=number(Env.WEBHOOK_FIRST_RETRY_SECONDS, defaults.webhook_first_retry_seconds),
-            webhook_max_retry_seconds=min(
-                number(Env.WEBHOOK_MAX_RETRY_SECONDS, defaults.webhook_max_retry_seconds), 12 * 3600
-            ),
-            webhook_retry_window_seconds=number(
-                Env.WEBHOOK_RETRY_WINDOW_SECONDS, defaults.webhook_retry_window_seconds
-            ),
-        )
+
+_NUMBERS = {
+    "max_upload_bytes": Env.MAX_UPLOAD_BYTES,
+    "upload_url_expiry_seconds": Env.UPLOAD_URL_EXPIRY_SECONDS,
+    "download_url_expiry_seconds": Env.DOWNLOAD_URL_EXPIRY_SECONDS,
+    "direct_upload_deadline_seconds": Env.DIRECT_UPLOAD_DEADLINE_SECONDS,
+    "password_hash_log2_n": Env.PASSWORD_HASH_LOG2_N,
+    "import_lease_seconds": Env.IMPORT_LEASE_SECONDS,
+    "import_chunk_rows": Env.IMPORT_CHUNK_ROWS,
+    "webhook_timeout_seconds": Env.WEBHOOK_TIMEOUT_SECONDS,
+    "webhook_first_retry_seconds": Env.WEBHOOK_FIRST_RETRY_SECONDS,
+    "webhook_max_retry_seconds": Env.WEBHOOK_MAX_RETRY_SECONDS,
+    "webhook_retry_window_seconds": Env.WEBHOOK_RETRY_WINDOW_SECONDS,
+}
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "false").strip().lower()
+    if raw not in {"true", "false"}:
+        raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+    return raw == "true"

@@ -1,4 +1,4 @@
-"""Domain errors. Each carries its HTTP status and the SPEC section 4 code; the HTTP
+"""Domain errors. Each carries its HTTP status and the error code of `openapi.yaml`; the HTTP
 handlers turn them into answers in one place (``lambdas.common.http``)."""
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ DOWNLOAD = Route(
     aliases=("/api/v1/upload/api/v1/download/{referenceId}",),
 )
 
-# Job control and notifications (SPEC section 9).
+# Job control and notifications (docs/JOB_CONTROL.md).
 IMPORTS = Route(method="GET", path="/api/v1/imports", function="status", scopes=READ)
 APPROVE = Route(method="POST", path="/api/v1/imports/{referenceId}/approve", function="control", scopes=IMPORT)
 DISCARD = Route(method="POST", path="/api/v1/imports/{referenceId}/discard", function="control", scopes=IMPORT)

@@ -1,4 +1,4 @@
-"""Control Lambda: approve, discard and abort an import, and the tenant's webhook (SPEC section 9)."""
+"""Control Lambda: approve, discard and abort an import, and the tenant's webhook (docs/JOB_CONTROL.md)."""
 
 from __future__ import annotations
 

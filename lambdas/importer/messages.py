@@ -4,7 +4,6 @@ importer sends itself when it fans a big file out (both arrive on IMPORT_QUEUE_U
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,11 +11,12 @@ from urllib.parse import unquote_plus
 
 import boto3
 
-from lambdas.common.config import PENDING_PREFIX
 from lambdas.common.observability import logger
+from lambdas.jobs.objects import pending_reference, source_key
 
 CHUNK_MESSAGE_TYPE = "chunk"
-_UPLOAD_KEY = re.compile(re.escape(PENDING_PREFIX) + r"([^/]+)\.csv")
+HOLD_MESSAGE_TYPE = "hold"
+MAX_DELAY_SECONDS = 900  # SQS DelaySeconds
 SQS_BATCH_LIMIT = 10
 
 
@@ -28,7 +28,9 @@ class UploadArrived:
 
     @property
     def reference_id(self) -> str:
-        return self.key[len(PENDING_PREFIX) : -len(".csv")]
+        reference_id = pending_reference(self.key)
+        assert reference_id is not None  # parse_body keeps pending keys only
+        return reference_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,22 @@ class ChunkReady:
         )
 
 
-Message = UploadArrived | ChunkReady
+@dataclass(frozen=True, slots=True)
+class HoldDue:
+    """Look at a ``HELD`` job again: end it ``DISCARDED`` once its 72 hours are over, else check
+    again later. ``check`` is the job's one live check chain (``holdCheck`` on the job)."""
+
+    tenant: str
+    reference_id: str
+    check: str
+
+    def body(self) -> str:
+        return json.dumps(
+            {"type": HOLD_MESSAGE_TYPE, "tenant": self.tenant, "referenceId": self.reference_id, "check": self.check}
+        )
+
+
+Message = UploadArrived | ChunkReady | HoldDue
 
 
 def parse_body(body: str) -> list[Message]:
@@ -52,6 +69,8 @@ def parse_body(body: str) -> list[Message]:
     data: dict[str, Any] = json.loads(body)
     if data.get("type") == CHUNK_MESSAGE_TYPE:
         return [ChunkReady(tenant=str(data["tenant"]), reference_id=str(data["referenceId"]), chunk=int(data["chunk"]))]
+    if data.get("type") == HOLD_MESSAGE_TYPE:
+        return [HoldDue(tenant=str(data["tenant"]), reference_id=str(data["referenceId"]), check=str(data["check"]))]
     if "Records" not in data:
         logger.info("queue message without records ignored", event=data.get("Event"))
         return []
@@ -61,7 +80,7 @@ def parse_body(body: str) -> list[Message]:
             logger.info("s3 record ignored", event_name=record.get("eventName"))
             continue
         key = unquote_plus(record["s3"]["object"]["key"])
-        if _UPLOAD_KEY.fullmatch(key) is None:
+        if pending_reference(key) is None:
             logger.info("s3 key outside the pending uploads ignored", key=key)
             continue
         messages.append(UploadArrived(key=key))
@@ -71,7 +90,7 @@ def parse_body(body: str) -> list[Message]:
 def wake_message(tenant: str, reference_id: str) -> str:
     """A message that makes the importer look at a job again (an approved job starts): the S3
     notification of its pending file, which every importer attempt handles idempotently."""
-    key = f"{PENDING_PREFIX}{reference_id}.csv"
+    key = source_key(reference_id)
     record = {"eventName": "ObjectCreated:Approved", "s3": {"object": {"key": key}}, "tenant": tenant}
     return json.dumps({"Records": [record]})
 
@@ -92,6 +111,11 @@ class ChunkQueue:
                 batch = []
         if batch:
             self._send_batch(batch)
+
+    def send_later(self, message: HoldDue, *, delay_seconds: int) -> None:
+        """One message, delivered after ``delay_seconds`` (at most SQS's 900)."""
+        delay = max(0, min(delay_seconds, MAX_DELAY_SECONDS))
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=message.body(), DelaySeconds=delay)
 
     def _send_batch(self, batch: list[ChunkReady]) -> None:
         entries = [{"Id": str(i), "MessageBody": message.body()} for i, message in enumerate(batch)]

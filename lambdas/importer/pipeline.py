@@ -24,10 +24,11 @@ from lambdas.common.errors import EmptyFile, FileTooLarge, InvalidFileType
 from lambdas.common.observability import Metric, failure_metric, logger, metrics
 from lambdas.importer import planning
 from lambdas.importer.chunks import ChunkItem, RosterServices, apply_chunk, item_from_json, item_to_json, tally
-from lambdas.importer.messages import ChunkQueue, ChunkReady, Message, UploadArrived
+from lambdas.importer.messages import ChunkQueue, ChunkReady, HoldDue, Message, UploadArrived
 from lambdas.importer.report import ReportWriter
 from lambdas.intake.content import check_csv_size, check_stored_csv
 from lambdas.jobs import hold
+from lambdas.jobs.control import settle_unimported
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.model import REFERENCE_ID, SUMMARY_FIELDS, JobStatus, is_terminal, plain
 from lambdas.jobs.objects import JobFiles, SourceFile
@@ -91,6 +92,8 @@ class Importer:
     def handle(self, message: Message) -> None:
         if isinstance(message, UploadArrived):
             self.upload_arrived(message)
+        elif isinstance(message, HoldDue):
+            self.hold_due(message)
         else:
             self.chunk_ready(message)
 
@@ -262,6 +265,7 @@ class Importer:
             threshold = self._tenants.change_threshold(tenant)
         if threshold is None or job.get("dryRun") or job.get("approved"):
             return False
+        check = uuid.uuid4().hex
         with tempfile.TemporaryFile() as sink:
             report = ReportWriter(sink)
             template, counts = self._dry_run(tenant, reference_id, report)
@@ -281,13 +285,45 @@ class Importer:
             errors=report.errors,
             warnings=report.warnings,
             hold_until=int(self._clock()) + hold.HOLD_SECONDS,
+            check=check,
         )
         if held is None:
             raise LeaseLost(reference_id)
+        self._check_hold_later(tenant, reference_id, check, hold.HOLD_SECONDS)
         metrics.add_metric(name="ImportsHeld", unit=MetricUnit.Count, value=1)
         logger.info("import held for approval", reference_id=reference_id, updated=counts["updated"], existing=existing)
         self._events.status_changed(held, tenant=tenant, previous=JobStatus.PROCESSING.value)
         return True
+
+    def hold_due(self, message: HoldDue) -> None:
+        """A held job's check: past ``holdUntil`` it ends ``DISCARDED`` (the 72 hours), else the
+        chain goes on. A message of a superseded chain, or for an answered job, is dropped."""
+        tenant, reference_id = message.tenant, message.reference_id
+        job = self._jobs.get(tenant=tenant, reference_id=reference_id)
+        if job is None or job["status"] != JobStatus.HELD or job.get("holdCheck") != message.check:
+            logger.info("hold check dropped", reference_id=reference_id)
+            return
+        now = int(self._clock())
+        remaining = int(job["holdUntil"]) - now
+        if remaining < 0:
+            expired = self._jobs.discard(tenant=tenant, reference_id=reference_id, expired_before=now)
+            if expired is not None:
+                logger.info("held import expired", reference_id=reference_id, tenant=tenant)
+                settle_unimported(self._files, self._events, tenant, expired, JobStatus.HELD.value)
+            return
+        following = uuid.uuid4().hex
+        if self._jobs.pass_hold_check(
+            tenant=tenant, reference_id=reference_id, check=message.check, following=following
+        ):
+            self._check_hold_later(tenant, reference_id, following, remaining + 1)
+
+    def _check_hold_later(self, tenant: str, reference_id: str, check: str, delay_seconds: int) -> None:
+        """The next message of the chain (SQS delays at most 15 minutes: the chain hops until the
+        hold is over). A failed send is logged: a read of the job still ends an expired hold."""
+        try:
+            self._queue.send_later(HoldDue(tenant, reference_id, check), delay_seconds=delay_seconds)
+        except Exception:
+            logger.exception("hold check not scheduled", reference_id=reference_id)
 
     def _dry_run(self, tenant: str, reference_id: str, report: ReportWriter) -> tuple[str, dict[str, int]]:
         """Plan and dry-run apply the file chunk by chunk into ``report``: template and counts."""

@@ -10,12 +10,13 @@ from itertools import islice
 from typing import IO
 
 from lambdas.importer.chunks import ChunkItem, PlannerLike, StartPlanner
+from lambdas.roster.codes import Code
 from lambdas.roster.contract import FileRejected, Issue, PlannedRow
 
-# File-level codes of the pipeline itself (the roster rules own the header codes).
-INVALID_ENCODING = "INVALID_ENCODING"
-MALFORMED_CSV = "MALFORMED_CSV"
-MISSING_HEADER = "MISSING_HEADER"
+# File-level codes of the pipeline itself (catalogued with every other in lambdas/roster/codes.py).
+INVALID_ENCODING = Code.INVALID_ENCODING
+MALFORMED_CSV = Code.MALFORMED_CSV
+MISSING_HEADER = Code.MISSING_HEADER
 
 # Organizations are applied in file order in one piece: a parent may be any earlier row.
 UNSPLIT_TEMPLATES = frozenset({"organizations"})
@@ -46,7 +47,7 @@ class _Records:
             error = FileRejected(Issue(0, None, INVALID_ENCODING, "The file is not UTF-8 text."))
             error.__cause__ = decode
         except csv.Error as malformed:
-            # A file-level error (row 0, SPEC section 6); the message names the spreadsheet line.
+            # A file-level error (row 0, docs/IMPORT.md); the message names the spreadsheet line.
             line = self._read + len(cells) + 1
             error = FileRejected(Issue(0, None, MALFORMED_CSV, f"The CSV is malformed at line {line}: {malformed}."))
             error.__cause__ = malformed

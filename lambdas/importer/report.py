@@ -1,4 +1,4 @@
-"""The result report (SPEC section 6) and the status lists that come with it.
+"""The result report (docs/IMPORT.md) and the status lists that come with it.
 
 Columns ``row,key,outcome,code,column,message``; file-level lines (row 0 or 1) first, then one
 line per data row in row order. A data row's ``code/column/message`` is its first error, or its

@@ -1,6 +1,6 @@
 """Is this CSV? Checks of the (decompressed) file content, in one pass and without a copy.
 
-The upload route only refuses what is not CSV text at all (SPEC section 4: NUL bytes, binary
+The upload route only refuses what is not CSV text at all (openapi.yaml: NUL bytes, binary
 magic, not UTF-8, a header row that does not parse) or too big. Everything about columns and rows
 is the importer's business, so that a file is judged by one set of rules.
 

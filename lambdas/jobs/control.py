@@ -1,4 +1,4 @@
-"""Job control for a tenant (SPEC section 9): the imports list, abort, and approve or discard of
+"""Job control for a tenant (docs/JOB_CONTROL.md): the imports list, abort, and approve or discard of
 a ``HELD`` import.
 
 Every state change is one conditional write in the jobs table (``JobStore``), so two callers (or a
@@ -58,6 +58,13 @@ def parse_list_query(params: Mapping[str, str] | None) -> tuple[str | None, int,
         limit = min(int(raw_limit), MAX_LIST_LIMIT)
     token = params.get("nextToken")
     return status, limit, decode_token(token) if token else None
+
+
+def settle_unimported(files: JobFiles, events: JobEvents, tenant: str, job: Mapping[str, Any], previous: str) -> None:
+    """After a job ended without importing (discarded, expired, aborted): its file to
+    ``failed/``, then the event of its new state."""
+    files.move_source(str(job["referenceId"]), "failed")
+    events.status_changed(job, tenant=tenant, previous=previous)
 
 
 Wake = Callable[[str, str], None]
@@ -128,9 +135,7 @@ class JobControl:
         return InvalidState(f"Import {reference_id} is {current['status']}: only a HELD import can {action}.")
 
     def _ended(self, tenant: str, job: Mapping[str, Any], previous: str) -> None:
-        """After a job ended without importing: its file to ``failed/``, the event."""
-        self._files.move_source(str(job["referenceId"]), "failed")
-        self._events.status_changed(job, tenant=tenant, previous=previous)
+        settle_unimported(self._files, self._events, tenant, job, previous)
 
     def abort(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
         """``PENDING`` or ``HELD`` → ``ABORTED``, nothing written to the roster; the file (if it

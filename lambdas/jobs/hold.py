@@ -1,4 +1,4 @@
-"""The change hold (SPEC section 9): when an import stops ``HELD`` instead of writing.
+"""The change hold (docs/JOB_CONTROL.md): when an import stops ``HELD`` instead of writing.
 
 An upload may carry ``changeThreshold`` (a percentage from 0 to 100), or its tenant has a default
 (tenants table, set by ``python -m ops.tenants set-threshold``). After planning, the importer

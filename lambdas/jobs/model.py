@@ -13,7 +13,7 @@ from typing import Any
 class JobStatus(StrEnum):
     PENDING = "PENDING"
     PROCESSING = "PROCESSING"
-    # Planned, nothing written: waits for approve or discard (SPEC section 9, change hold).
+    # Planned, nothing written: waits for approve or discard (docs/JOB_CONTROL.md, change hold).
     HELD = "HELD"
     COMPLETED = "COMPLETED"
     COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
@@ -34,10 +34,10 @@ TERMINAL_STATUSES = frozenset(
 # States a caller may abort: nothing of the job has reached the roster yet.
 ABORTABLE_STATUSES = frozenset({JobStatus.PENDING, JobStatus.HELD})
 
-# A reference id is a lowercase UUID (SPEC section 4).
+# A reference id is a lowercase UUID (openapi.yaml).
 REFERENCE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
-# The counters of a job summary, in the order of SPEC section 6.
+# The counters of a job summary, in the order of the report (docs/IMPORT.md).
 SUMMARY_FIELDS = ("rows", "created", "updated", "unchanged", "failed", "warnings")
 
 # Error code of a job whose file never arrived before its upload deadline.

@@ -134,7 +134,7 @@ class JobStore:
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def mark_arrived(self, *, tenant: str, reference_id: str) -> None:
-        """A presigned upload's file arrived: from now on it counts as accepted (SPEC section 6),
+        """A presigned upload's file arrived: from now on it counts as accepted (docs/IMPORT.md),
         so it moves to this moment in the imports list. Only the first arrival counts."""
         self._update_if(
             tenant,
@@ -177,14 +177,16 @@ class JobStore:
         errors: Sequence[Mapping[str, Any]],
         warnings: Sequence[Mapping[str, Any]],
         hold_until: int,
+        check: str,
     ) -> dict[str, Any] | None:
         """The lease holder stops the job ``HELD`` with its planned counts (nothing was written);
-        ``hold_until`` (epoch seconds) is when it ends ``DISCARDED`` unanswered."""
+        ``hold_until`` (epoch seconds) is when it ends ``DISCARDED`` unanswered; ``check`` names
+        the one live chain of messages that looks at it until then."""
         return self._update_if(
             tenant,
             reference_id,
             UpdateExpression="SET #s = :held, template = :template, summary = :summary, errors = :errors, "
-            "warnings = :warnings, heldAt = :iso, holdUntil = :until REMOVE leaseUntil, attempt",
+            "warnings = :warnings, heldAt = :iso, holdUntil = :until, holdCheck = :check REMOVE leaseUntil, attempt",
             ConditionExpression="#s = :processing AND attempt = :attempt",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
@@ -197,7 +199,23 @@ class JobStore:
                 ":warnings": [dict(w) for w in warnings],
                 ":iso": utc_now_iso(),
                 ":until": hold_until,
+                ":check": check,
             },
+        )
+
+    def pass_hold_check(self, *, tenant: str, reference_id: str, check: str, following: str) -> bool:
+        """Hand the held job's check chain from ``check`` to ``following``; False when the job is
+        no longer ``HELD`` or another chain owns it (the message carrying ``check`` is dropped)."""
+        return (
+            self._update_if(
+                tenant,
+                reference_id,
+                UpdateExpression="SET holdCheck = :following",
+                ConditionExpression="#s = :held AND holdCheck = :check",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":held": JobStatus.HELD.value, ":check": check, ":following": following},
+            )
+            is not None
         )
 
     def approve(self, *, tenant: str, reference_id: str, now: int) -> dict[str, Any] | None:
@@ -377,11 +395,7 @@ class JobStore:
                 ]
             )
         except ClientError as error:
-            reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
-            if error.response["Error"]["Code"] == "TransactionCanceledException" and reasons <= {
-                "None",
-                "ConditionalCheckFailed",
-            }:
+            if _only_conditions_failed(error):
                 return False
             raise
         return True
@@ -479,3 +493,12 @@ class JobStore:
             raise
         item: dict[str, Any] = response["Attributes"]
         return item
+
+
+def _only_conditions_failed(error: ClientError) -> bool:
+    """A cancelled transaction whose items failed their conditions only (no throttling, no conflict)."""
+    reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+    return error.response["Error"]["Code"] == "TransactionCanceledException" and reasons <= {
+        "None",
+        "ConditionalCheckFailed",
+    }

@@ -30,7 +30,7 @@ from lambdas.roster.codes import Code
 from lambdas.roster.contract import Issue, Outcome, PlannedRow, RowOutcome
 from lambdas.roster.passwords import PasswordHasher
 from lambdas.roster.store import SK, Entity, Item, Ref, RosterStore
-from lambdas.roster.templates import PARENT_ID, Template
+from lambdas.roster.templates import PARENT_ID, Column, Template
 
 PASSWORD_COLUMN = "user_password"  # noqa: S105 (a column name)
 PASSWORD_ATTRIBUTE = "user_passwordHash"  # noqa: S105 (an attribute name)
@@ -131,51 +131,52 @@ class _Chunk:
         stored = self.items.get(ref)
         creating = stored is None
         item: Item = dict(stored) if stored is not None else self.new_item(ref)
-        values = row.values
         columns = [column for column in spec.columns if wanted(column.name)]
         if creating:
-            for column in columns:
-                if column.mandatory == "create" and rules.is_blank(values.get(column.name, "")):
-                    raise _reject(
-                        row, column.name, Code.MISSING_MANDATORY_FIELD, f"{column.name} is mandatory on create."
-                    )
-        for column in columns:
-            if column.organization and column.name not in values and creating and self.has_organizations():
-                raise _reject(
-                    row,
-                    column.name,
-                    Code.MISSING_MANDATORY_FIELD,
-                    f"{column.name} is mandatory: the tenant has organizations.",
-                )
-        for name, cell in values.items():
-            found = spec.column(name)
-            if found is None or not wanted(name):
-                continue
-            column = found
-            blank = rules.is_blank(cell)
-            if column.organization:
-                if blank and self.has_organizations():
-                    raise _reject(
-                        row, name, Code.MISSING_MANDATORY_FIELD, f"{name} is mandatory: the tenant has organizations."
-                    )
-                if not blank and not self.organization_exists(cell):
-                    raise _reject(row, name, Code.UNKNOWN_ORGANIZATION, f"{name} is neither root nor an organization.")
-            if name == PASSWORD_COLUMN:
-                # A blank password keeps the stored one: an export without passwords never locks users out.
-                if not blank and not self.same_password(cell, item.get(PASSWORD_ATTRIBUTE)):
-                    item[PASSWORD_ATTRIBUTE] = _PendingHash(cell)
-            elif blank:
-                if column.convert is rules.to_boolean:
-                    item[name] = True
-                else:
-                    item.pop(name, None)
-            else:
-                item[name] = column.convert(cell)
+            self._check_create(row, columns)
+        for name, cell in row.values.items():
+            column = spec.column(name)
+            if column is not None and wanted(name):
+                self._set_cell(item, row, column, name, cell)
         if creating:
             for column in columns:
                 if column.convert is rules.to_boolean and column.name not in item:
                     item[column.name] = True
         return item, stored
+
+    def _check_create(self, row: PlannedRow, columns: Sequence[Column]) -> None:
+        """A new entity needs its create-mandatory cells, and its organization column when the
+        tenant has organizations."""
+        for column in columns:
+            if column.mandatory == "create" and rules.is_blank(row.values.get(column.name, "")):
+                raise _reject(row, column.name, Code.MISSING_MANDATORY_FIELD, f"{column.name} is mandatory on create.")
+        for column in columns:
+            if column.organization and column.name not in row.values and self.has_organizations():
+                message = f"{column.name} is mandatory: the tenant has organizations."
+                raise _reject(row, column.name, Code.MISSING_MANDATORY_FIELD, message)
+
+    def _set_cell(self, item: Item, row: PlannedRow, column: Column, name: str, cell: str) -> None:
+        """One cell into ``item``: a blank cell clears the value (``*_active``: TRUE), a blank
+        password keeps the stored hash; an organization must exist."""
+        blank = rules.is_blank(cell)
+        if column.organization:
+            if blank and self.has_organizations():
+                raise _reject(
+                    row, name, Code.MISSING_MANDATORY_FIELD, f"{name} is mandatory: the tenant has organizations."
+                )
+            if not blank and not self.organization_exists(cell):
+                raise _reject(row, name, Code.UNKNOWN_ORGANIZATION, f"{name} is neither root nor an organization.")
+        if name == PASSWORD_COLUMN:
+            # A blank password keeps the stored one: an export without passwords never locks users out.
+            if not blank and not self.same_password(cell, item.get(PASSWORD_ATTRIBUTE)):
+                item[PASSWORD_ATTRIBUTE] = _PendingHash(cell)
+        elif blank:
+            if column.convert is rules.to_boolean:
+                item[name] = True
+            else:
+                item.pop(name, None)
+        else:
+            item[name] = column.convert(cell)
 
     def new_item(self, ref: Ref) -> Item:
         entity, sort_key = ref
@@ -355,62 +356,74 @@ def _sessions(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Call
 
 
 def _organizations(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Callable[[PlannedRow], Outcome]:
+    return _OrganizationTree(chunk, spec).decide
+
+
+class _OrganizationTree:
     """Reads the tenant's whole tree once (one paginated Query), then checks each row in file
     order: the parent exists (stored, or accepted on an earlier row), no cycle, and neither the
     organization nor anything below it ends deeper than 15 levels (top level = 1)."""
-    children: dict[str, set[str]] = {}
-    for item in chunk.store.query_all(chunk.tenant, Entity.ORG):
-        chunk.items[(Entity.ORG, item[SK])] = item
-        if item.get(PARENT_ID):
-            children.setdefault(item[PARENT_ID], set()).add(item[SK])
 
-    def parent_of(organization_id: str) -> str | None:
-        item = chunk.items.get((Entity.ORG, organization_id))
+    def __init__(self, chunk: _Chunk, spec: Template) -> None:
+        self._chunk, self._spec = chunk, spec
+        self._children: dict[str, set[str]] = {}
+        for item in chunk.store.query_all(chunk.tenant, Entity.ORG):
+            chunk.items[(Entity.ORG, item[SK])] = item
+            if item.get(PARENT_ID):
+                self._children.setdefault(item[PARENT_ID], set()).add(item[SK])
+
+    def _parent_of(self, organization_id: str) -> str | None:
+        item = self._chunk.items.get((Entity.ORG, organization_id))
         return item.get(PARENT_ID) if item is not None else None
 
-    def height(organization_id: str) -> int:
-        below = children.get(organization_id)
-        return 1 + max(height(child) for child in below) if below else 0
+    def _height(self, organization_id: str) -> int:
+        below = self._children.get(organization_id)
+        return 1 + max(self._height(child) for child in below) if below else 0
 
-    def decide(row: PlannedRow) -> Outcome:
+    def _depth_under(self, row: PlannedRow, parent: str | None) -> int:
+        """The level the row's organization takes under ``parent`` (top level = 1); an unknown
+        parent and a cycle are rejected."""
+        depth = 1
+        if parent is None:
+            return depth
+        if self._chunk.items.get((Entity.ORG, parent)) is None:
+            raise _reject(row, PARENT_ID, Code.UNKNOWN_ORGANIZATION, "The parent organization does not exist.")
+        node: str | None = parent
+        while node is not None:
+            if node == row.key:
+                raise _reject(row, PARENT_ID, Code.HIERARCHY_CYCLE, "The organization would be its own ancestor.")
+            depth += 1
+            if depth > MAX_HIERARCHY_DEPTH + 1:
+                break
+            node = self._parent_of(node)
+        return depth
+
+    def decide(self, row: PlannedRow) -> Outcome:
         organization_id = row.key
         ref = (Entity.ORG, organization_id)
-        stored = chunk.items.get(ref)
+        stored = self._chunk.items.get(ref)
         old_parent = stored.get(PARENT_ID) if stored is not None else None
         parent = old_parent
         if PARENT_ID in row.values:
             cell = row.values[PARENT_ID]
             parent = None if rules.is_blank(cell) or cell.lower() == rules.ROOT else cell
-        depth = 1
-        if parent is not None:
-            if chunk.items.get((Entity.ORG, parent)) is None:
-                raise _reject(row, PARENT_ID, Code.UNKNOWN_ORGANIZATION, "The parent organization does not exist.")
-            node: str | None = parent
-            while node is not None:
-                if node == organization_id:
-                    raise _reject(row, PARENT_ID, Code.HIERARCHY_CYCLE, "The organization would be its own ancestor.")
-                depth += 1
-                if depth > MAX_HIERARCHY_DEPTH + 1:
-                    break
-                node = parent_of(node)
-        if depth + (height(organization_id) if stored is not None else 0) > MAX_HIERARCHY_DEPTH:
+        depth = self._depth_under(row, parent)
+        if depth + (self._height(organization_id) if stored is not None else 0) > MAX_HIERARCHY_DEPTH:
             raise _reject(
                 row, PARENT_ID, Code.HIERARCHY_TOO_DEEP, f"The hierarchy would exceed {MAX_HIERARCHY_DEPTH} levels."
             )
-        item, _ = chunk.merge(row, spec, ref, lambda name: name != PARENT_ID)
+        item, _ = self._chunk.merge(row, self._spec, ref, lambda name: name != PARENT_ID)
         if parent is None:
             item.pop(PARENT_ID, None)
         else:
             item[PARENT_ID] = parent
-        outcome = chunk.commit(row, [(ref, item, stored)])
+        outcome = self._chunk.commit(row, [(ref, item, stored)])
         if parent != old_parent:
             if old_parent is not None:
-                children.get(old_parent, set()).discard(organization_id)
+                self._children.get(old_parent, set()).discard(organization_id)
             if parent is not None:
-                children.setdefault(parent, set()).add(organization_id)
+                self._children.setdefault(parent, set()).add(organization_id)
         return outcome
-
-    return decide
 
 
 _HANDLERS: dict[str, Callable[[_Chunk, Template, Sequence[PlannedRow]], Callable[[PlannedRow], Outcome]]] = {

@@ -1,7 +1,7 @@
 """Every error and warning code the import reports, with its meaning, in one place.
 
-The codes are stable: clients match on them. ``docs/IMPORT_ERRORS.md`` carries the same table
-(``render_markdown_table``); a unit test keeps the two in sync.
+The codes are stable: clients match on them. ``docs/IMPORT_ERRORS.md`` carries the same table;
+a unit test renders it from ``CATALOGUE`` and keeps the two in sync.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ Severity = Literal["error", "warning"]
 
 class Code(StrEnum):
     # File level: the job ends FAILED, nothing is written (except the warnings UNKNOWN_COLUMN and
-    # DUPLICATE_COLUMN, reported on the header row).
+    # DUPLICATE_COLUMN, reported on the header row). The first six: the file as a whole (the
+    # importer's checks of a presigned upload, and of the bytes as CSV text).
+    EMPTY_FILE = "EMPTY_FILE"
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    INVALID_FILE_TYPE = "INVALID_FILE_TYPE"
+    INVALID_ENCODING = "INVALID_ENCODING"
+    MALFORMED_CSV = "MALFORMED_CSV"
+    MISSING_HEADER = "MISSING_HEADER"
     EMPTY_HEADER = "EMPTY_HEADER"
     UNKNOWN_TEMPLATE = "UNKNOWN_TEMPLATE"
     MISSING_COLUMN = "MISSING_COLUMN"
@@ -52,6 +59,16 @@ class Entry(NamedTuple):
 
 
 CATALOGUE: dict[Code, Entry] = {
+    Code.EMPTY_FILE: Entry("file", "error", "The stored file is empty (a presigned upload of no bytes)."),
+    Code.FILE_TOO_LARGE: Entry("file", "error", "The stored file is over the upload size limit (10 MiB)."),
+    Code.INVALID_FILE_TYPE: Entry(
+        "file", "error", "The stored file is not CSV text (NUL bytes, a binary signature, or not a .csv/.csv.gz)."
+    ),
+    Code.INVALID_ENCODING: Entry("file", "error", "The file is not UTF-8 text (a BOM is allowed)."),
+    Code.MALFORMED_CSV: Entry(
+        "file", "error", "The CSV cannot be read (e.g. an unclosed quote); the message names the line. Row 0."
+    ),
+    Code.MISSING_HEADER: Entry("file", "error", "The file has no header row (only blank lines)."),
     Code.EMPTY_HEADER: Entry("file", "error", "The header row is empty: no column names at all."),
     Code.UNKNOWN_TEMPLATE: Entry("file", "error", "The header matches none of the six templates."),
     Code.MISSING_COLUMN: Entry("file", "error", "The header lacks a column the detected template requires."),
@@ -88,10 +105,3 @@ CATALOGUE: dict[Code, Entry] = {
 }
 
 WARNINGS = frozenset(code for code, entry in CATALOGUE.items() if entry.severity == "warning")
-
-
-def render_markdown_table() -> str:
-    """The code table of ``docs/IMPORT_ERRORS.md``, generated from ``CATALOGUE``."""
-    lines = ["| code | level | severity | meaning |", "|---|---|---|---|"]
-    lines += [f"| `{code}` | {e.level} | {e.severity} | {e.meaning} |" for code, e in CATALOGUE.items()]
-    return "\n".join(lines) + "\n"

@@ -5,7 +5,7 @@ precomputes, for this header, the positions and checks of the cells; ``check(row
 runs each cell's rule (``lambdas.roster.rules``, the one place a rule is written) once per row.
 The stateful checks (what exists in the roster) are ``lambdas.roster.apply``'s.
 
-Rows and header need not have the same width (SPEC section 6, "CSV format"), because TAO's own
+Rows and header need not have the same width (docs/IMPORT.md, "CSV format"), because TAO's own
 session templates repeat ``session_waitingPageDate`` in the header over rows one cell short:
 
 * a repeated column name is a ``DUPLICATE_COLUMN`` warning; its first occurrence counts;

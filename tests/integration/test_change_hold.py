@@ -4,6 +4,8 @@ it is then, discard and the 72-hour expiry end it DISCARDED; races between them 
 
 from __future__ import annotations
 
+import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from lambdas.common.config import Settings
 from lambdas.common.errors import InvalidState, NotFound
 from lambdas.importer import handler as importer_handler
+from lambdas.importer import messages
 from lambdas.jobs.control import JobControl
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.hold import HOLD_SECONDS
@@ -20,7 +23,7 @@ from lambdas.jobs.store import JobStore
 from lambdas.roster.store import Entity, RosterStore
 from lambdas.tenants.settings import TenantSettings
 from tests.apigw import TENANT_A, TENANT_B
-from tests.importer_fixtures import ImportStack, build_import_stack, upload_event
+from tests.importer_fixtures import ImportStack, build_import_stack, sqs_event, upload_event
 
 
 def groups_csv(count: int, description: str) -> bytes:
@@ -145,7 +148,7 @@ def test_discard_leaves_the_roster_as_it_was(stack: ImportStack) -> None:
 
 def test_approve_after_the_72_hours_is_invalid_state_and_the_job_discarded(stack: ImportStack) -> None:
     ref = held(stack)
-    later = control(stack, clock=lambda: __import__("time").time() + HOLD_SECONDS + 1)
+    later = control(stack, clock=lambda: time.time() + HOLD_SECONDS + 1)
     with pytest.raises(InvalidState, match="DISCARDED"):
         later.approve(tenant=TENANT_A, reference_id=ref)
     assert stack.job(ref)["status"] == "DISCARDED" and descriptions(stack) == {"first"}
@@ -206,3 +209,57 @@ def test_approve_or_discard_of_a_job_that_is_not_held_is_invalid_state(stack: Im
     ref = imported(stack, groups_csv(1, "x"))
     with pytest.raises(InvalidState):
         getattr(control(stack), action)(tenant=TENANT_A, reference_id=ref)
+
+
+@pytest.fixture
+def no_delay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold checks arrive at once (SQS would hold each up to 15 minutes): the chain's logic only."""
+    monkeypatch.setattr(messages, "MAX_DELAY_SECONDS", 0)
+
+
+def test_a_hold_check_waits_as_long_as_sqs_allows(stack: ImportStack) -> None:
+    held(stack)
+    assert hold_messages(stack) == []  # delayed: not receivable yet
+    attributes = stack.sqs.get_queue_attributes(
+        QueueUrl=stack.settings.import_queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )
+    assert int(attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"]) == 1
+
+
+def hold_messages(stack: ImportStack) -> list[dict[str, Any]]:
+    return [json.loads(body) for body in stack.queue_bodies() if json.loads(body).get("type") == "hold"]
+
+
+def deliver(stack: ImportStack, message: dict[str, Any], clock: Any) -> None:
+    event = sqs_event([json.dumps(message)])
+    importer_handler.process_batch(event, None, stack.importer(clock=clock))  # type: ignore[arg-type]
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_a_hold_nobody_answers_ends_discarded_by_its_own_check_chain(stack: ImportStack) -> None:
+    # Given a held job: it scheduled a check of itself
+    ref = held(stack)
+    stack.published_events()
+    (first,) = hold_messages(stack)
+    assert first["referenceId"] == ref
+    # When the check comes before the 72 hours are over, the chain goes on with a new token
+    deliver(stack, first, clock=lambda: time.time() + 3600)
+    (second,) = hold_messages(stack)
+    assert second["check"] != first["check"] and stack.job(ref)["status"] == "HELD"
+    # And a duplicate of the old message is dropped (one live chain)
+    deliver(stack, first, clock=lambda: time.time() + 3600)
+    assert hold_messages(stack) == []
+    # When the check comes after the 72 hours, the job ends DISCARDED with its event, nothing written
+    deliver(stack, second, clock=lambda: time.time() + HOLD_SECONDS + 60)
+    assert stack.job(ref)["status"] == "DISCARDED" and descriptions(stack) == {"first"}
+    assert [e["detail"]["status"] for e in stack.published_events()] == ["DISCARDED"]
+    assert hold_messages(stack) == []
+
+
+@pytest.mark.usefixtures("no_delay")
+def test_the_check_chain_stops_once_the_hold_is_answered(stack: ImportStack) -> None:
+    ref = held(stack)
+    (first,) = hold_messages(stack)
+    control(stack).discard(tenant=TENANT_A, reference_id=ref)
+    deliver(stack, first, clock=lambda: time.time() + HOLD_SECONDS + 60)
+    assert hold_messages(stack) == [] and stack.job(ref)["status"] == "DISCARDED"

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lambdas.roster.codes import CATALOGUE, Code, render_markdown_table
+from lambdas.common import errors
+from lambdas.importer import planning
+from lambdas.roster.codes import CATALOGUE, Code
 from lambdas.roster.contract import FileRejected
 from lambdas.roster.planner import Planner
 
@@ -185,3 +187,17 @@ def test_error_codes_doc_matches_the_codes_module() -> None:
     assert table is not None
     assert table.group(1) == render_markdown_table()
     assert set(CATALOGUE) == set(Code)
+
+
+def render_markdown_table() -> str:
+    """The code table of ``docs/IMPORT_ERRORS.md``, generated from ``CATALOGUE``."""
+    lines = ["| code | level | severity | meaning |", "|---|---|---|---|"]
+    lines += [f"| `{code}` | {e.level} | {e.severity} | {e.meaning} |" for code, e in CATALOGUE.items()]
+    return "\n".join(lines) + "\n"
+
+
+def test_every_code_an_import_can_report_is_catalogued() -> None:
+    # The importer's own file-level codes, and the upload checks it repeats on a presigned file
+    reported = {planning.INVALID_ENCODING, planning.MALFORMED_CSV, planning.MISSING_HEADER}
+    reported |= {errors.EmptyFile.code, errors.FileTooLarge.code, errors.InvalidFileType.code}
+    assert reported <= {code.value for code in CATALOGUE}
