@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote_plus
 
 import boto3
 
@@ -20,6 +20,8 @@ from lambdas.common.schema import EVENT_SOURCE
 from lambdas.importer.chunks import RosterServices
 from lambdas.importer.handler import roster_services
 from lambdas.importer.pipeline import Importer
+from lambdas.intake.objects import UploadMetadata
+from lambdas.jobs.objects import source_key
 from lambdas.jobs.store import JobStore
 from local.resources import create_import_queue
 from tests.apigw import BOTH_SCOPES, TENANT_A, load_event
@@ -138,12 +140,14 @@ class ImportStack:
                 source=source,
                 change_threshold=change_threshold,
             )
-        metadata = {"filename": quote(file_name), "sha256": "0" * 64, "dryrun": str(dry_run).lower(), "source": source}
-        if tenant is not None:
-            metadata["tenant"] = tenant
+        metadata = UploadMetadata(
+            tenant=tenant or "", file_name=file_name, dry_run=dry_run, source=source, sha256="0" * 64
+        ).as_s3()
+        if tenant is None:
+            del metadata["tenant"]  # an object without the tenant (as a foreign write would leave it)
         self.s3.put_object(
             Bucket=self.settings.bucket_name,
-            Key=f"{PENDING_PREFIX}{reference_id}.csv",
+            Key=source_key(reference_id),
             Body=content,
             Metadata=metadata,
         )

@@ -4,7 +4,6 @@ importer sends itself when it fans a big file out (both arrive on IMPORT_QUEUE_U
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,13 +11,12 @@ from urllib.parse import unquote_plus
 
 import boto3
 
-from lambdas.common.config import PENDING_PREFIX
 from lambdas.common.observability import logger
+from lambdas.jobs.objects import pending_reference, source_key
 
 CHUNK_MESSAGE_TYPE = "chunk"
 HOLD_MESSAGE_TYPE = "hold"
 MAX_DELAY_SECONDS = 900  # SQS DelaySeconds
-_UPLOAD_KEY = re.compile(re.escape(PENDING_PREFIX) + r"([^/]+)\.csv")
 SQS_BATCH_LIMIT = 10
 
 
@@ -30,7 +28,9 @@ class UploadArrived:
 
     @property
     def reference_id(self) -> str:
-        return self.key[len(PENDING_PREFIX) : -len(".csv")]
+        reference_id = pending_reference(self.key)
+        assert reference_id is not None  # parse_body keeps pending keys only
+        return reference_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ def parse_body(body: str) -> list[Message]:
             logger.info("s3 record ignored", event_name=record.get("eventName"))
             continue
         key = unquote_plus(record["s3"]["object"]["key"])
-        if _UPLOAD_KEY.fullmatch(key) is None:
+        if pending_reference(key) is None:
             logger.info("s3 key outside the pending uploads ignored", key=key)
             continue
         messages.append(UploadArrived(key=key))
@@ -90,7 +90,7 @@ def parse_body(body: str) -> list[Message]:
 def wake_message(tenant: str, reference_id: str) -> str:
     """A message that makes the importer look at a job again (an approved job starts): the S3
     notification of its pending file, which every importer attempt handles idempotently."""
-    key = f"{PENDING_PREFIX}{reference_id}.csv"
+    key = source_key(reference_id)
     record = {"eventName": "ObjectCreated:Approved", "s3": {"object": {"key": key}}, "tenant": tenant}
     return json.dumps({"Records": [record]})
 

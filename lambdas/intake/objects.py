@@ -8,12 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from lambdas.common.config import PENDING_PREFIX
 from lambdas.common.s3client import s3_client
-
-
-def pending_key(reference_id: str) -> str:
-    return f"{PENDING_PREFIX}{reference_id}.csv"
+from lambdas.jobs.objects import source_key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,7 +78,7 @@ class ObjectStore:
         Encryption at rest is the bucket's default (SSE-KMS on AWS)."""
         self._client.put_object(
             Bucket=self.bucket,
-            Key=pending_key(reference_id),
+            Key=source_key(reference_id),
             Body=BufferReader(content),
             ContentType="text/csv; charset=utf-8",
             ChecksumSHA256=base64.b64encode(sha256_digest).decode("ascii"),
@@ -98,7 +94,7 @@ class ObjectStore:
         conditions.append(["content-length-range", 1, max_bytes])
         post: dict[str, Any] = self._client.generate_presigned_post(
             Bucket=self.bucket,
-            Key=pending_key(reference_id),
+            Key=source_key(reference_id),
             Fields=fields,
             Conditions=conditions,
             ExpiresIn=expires_in,

@@ -27,7 +27,8 @@ from lambdas.common.identity import Caller
 from lambdas.common.observability import logger
 from lambdas.intake.content import check_csv_content
 from lambdas.intake.form import UploadForm, clean_file_name
-from lambdas.intake.objects import ObjectStore, UploadMetadata, pending_key
+from lambdas.intake.objects import ObjectStore, UploadMetadata
+from lambdas.jobs.objects import source_key
 from lambdas.jobs.store import JobStore
 
 MAX_IDEMPOTENCY_KEY = 128
@@ -125,7 +126,7 @@ class IntakeService:
             logger.exception("file not stored", reference_id=reference_id)
             self._compensate(tenant, reference_id)
             raise UploadError("The file could not be stored; nothing was imported. Try again.") from None
-        key = pending_key(reference_id)
+        key = source_key(reference_id)
         logger.info("upload stored", reference_id=reference_id, tenant=tenant, size=len(form.content))
         return {"message": f"File uploaded to {key}", "referenceId": reference_id}
 

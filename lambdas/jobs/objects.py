@@ -8,6 +8,7 @@ Key layout (``lambdas.common.config``): ``pending/<ref>.csv`` until the import e
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
@@ -35,7 +36,18 @@ class SourceFile:
 
 
 def source_key(reference_id: str, place: Place = "pending") -> str:
-    return f"{PLACES[place]}{reference_id}.csv"
+    """The one place an upload's key is spelled: ``import-csv/<place>/<ref>.csv``."""
+    return f"{PLACES[place]}{reference_id}{_SOURCE_SUFFIX}"
+
+
+def pending_reference(key: str) -> str | None:
+    """The reference id of a pending upload's key; None for any other key."""
+    found = _PENDING_KEY.fullmatch(key)
+    return found.group(1) if found else None
+
+
+_SOURCE_SUFFIX = ".csv"
+_PENDING_KEY = re.compile(re.escape(PENDING_PREFIX) + r"([^/]+)" + re.escape(_SOURCE_SUFFIX))
 
 
 def report_key(reference_id: str) -> str:
