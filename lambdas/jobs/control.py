@@ -69,6 +69,12 @@ def settle_unimported(files: JobFiles, events: JobEvents, tenant: str, job: Mapp
 
 Wake = Callable[[str, str], None]
 """Ask the importer to look at a job again (tenant, referenceId): an approved job starts."""
+Release = Callable[[str, Mapping[str, Any]], None]
+"""A job ended without importing (tenant, job): its place in the tenant's line is given up."""
+
+
+def _keep(tenant: str, job: Mapping[str, Any]) -> None:
+    """No line to leave (a ``JobControl`` that only lists and expires)."""
 
 
 class JobControl:
@@ -79,8 +85,10 @@ class JobControl:
         files: JobFiles,
         events: JobEvents,
         wake: Wake,
+        release: Release = _keep,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._release = release
         self._jobs = jobs
         self._files = files
         self._events = events
@@ -136,6 +144,7 @@ class JobControl:
 
     def _ended(self, tenant: str, job: Mapping[str, Any], previous: str) -> None:
         settle_unimported(self._files, self._events, tenant, job, previous)
+        self._release(tenant, job)
 
     def abort(self, *, tenant: str, reference_id: str) -> dict[str, Any]:
         """``PENDING`` or ``HELD`` → ``ABORTED``, nothing written to the roster; the file (if it
