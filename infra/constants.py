@@ -84,8 +84,17 @@ STATUS = FunctionSpec(
 TOKEN = FunctionSpec(
     name="token", memory_mb=256, timeout=Duration.seconds(10), description="Relays token requests to Cognito"
 )
+# --- importer capacity model (docs/INFRA.md "Capacity"; tests/infra/test_capacity.py holds it together) --------
+LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one vCPU at 1,769 MB, in proportion below and above
+HASH_SECONDS_PER_CORE = 0.060  # scrypt 2^14, r=8: ~50 ms on an idle x86 core here; Graviton2 assumed 20 % slower
+HASH_THREADS = 2  # lambdas/roster/passwords.py PasswordHasher(workers=2): scrypt releases the GIL
+NIGHT_PASSWORD_ROWS = 1_000 * 5_000  # 1,000 tenants x 5,000 users with passwords, all in one night
+NIGHT_WINDOW = Duration.hours(2)
 IMPORTER = FunctionSpec(
-    name="importer", memory_mb=1024, timeout=Duration.seconds(300), description="Imports CSV chunks"
+    name="importer",
+    memory_mb=3584,  # 2.03 vCPU: both hashing threads get a core
+    timeout=Duration.seconds(300),
+    description="Imports CSV chunks",
 )
 CONTROL = FunctionSpec(
     name="control",
@@ -126,7 +135,8 @@ IMPORTER_TABLE_ACTIONS = (  # what lambdas/importer, jobs and roster call; no Sc
     "dynamodb:DescribeTable",
 )
 IMPORT_BATCH_SIZE = 1
-IMPORT_MAX_CONCURRENCY = 10  # caps the chunk fan-out (and DynamoDB write rate) without reserving concurrency
+# 5 M hashes x 60 ms / 2 threads / 50 invocations = 50 min of a 2 h window; ~1,500 rows/s into DynamoDB
+IMPORT_MAX_CONCURRENCY = 50  # caps the chunk fan-out (and DynamoDB write rate) without reserving concurrency
 IMPORT_VISIBILITY_TIMEOUT = Duration.seconds(IMPORTER.timeout.to_seconds() * 6)
 IMPORT_MAX_RECEIVE_COUNT = schema.IMPORT_MAX_RECEIVE_COUNT
 DLQ_RETENTION = Duration.days(14)

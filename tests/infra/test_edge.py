@@ -98,3 +98,11 @@ def test_the_function_is_a_js2_viewer_request_function_on_an_uncached_all_method
 def test_the_api_url_output_is_the_distribution(template: Template) -> None:
     outputs = template.to_json()["Outputs"]
     assert outputs["ApiUrl"]["Value"]["Fn::Join"][1][1]["Fn::GetAtt"][1] == "DomainName"
+
+
+def test_the_deploy_guide_documents_the_answer_byte_for_byte() -> None:
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    refusal = edge.edge_refusal("POST", {"content-length": str(edge.MAX_BASE64_BODY + 1)})
+    assert refusal is not None and f"`{refusal[1].decode()}`" in guide
