@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import importer, ordering, upload
+from bench import coldstart, importer, ordering, upload
 from bench.harness import Figure
 
 RESULTS = Path(__file__).parent / "results.json"
@@ -69,6 +69,7 @@ def main() -> int:
     figures += upload.upload_direct(3 if quick else 9)
     figures += upload.upload_gzip(3 if quick else 7)
     figures += upload.cold_import(3 if quick else 7)
+    figures += coldstart.run(3 if quick else 7)
     figures += importer.run(quick)
     figures += upload.vs_starlette(3 if quick else 9)
     figures += ordering.handover(2 if quick else 5)

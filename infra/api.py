@@ -1,8 +1,9 @@
-"""HTTP API with the Cognito JWT authorizer and the HTTP functions (upload, status, token, control).
+"""HTTP API with the tenant authorizer and the HTTP functions (upload, status, token, control).
 
-The authorizer's audience is the list of tenant client ids held in an SSM StringList parameter,
-resolved by CloudFormation at every deploy; ``python -m ops.tenants`` adds a client to the
-parameter and to the live authorizer, so onboarding needs no deploy and a deploy keeps them all.
+The authorizer is a Lambda REQUEST authorizer (``lambdas/authorizer``): it verifies the Cognito
+access token as the JWT authorizer would, checks the route's scopes, and accepts only clients
+registered in the tenants table by ``python -m ops.tenants``. Its configuration names no tenant,
+so onboarding needs no deploy and has no 50-audience ceiling (docs/AUTH.md).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 
 import jsii
-from aws_cdk import Acknowledgment, CfnParameter, Fn, Validations
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_apigateway as apigw_v1
 from aws_cdk import aws_apigatewayv2 as apigw
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
@@ -38,7 +39,7 @@ _ACCESS_LOG_FORMAT = {
     "latency": "$context.responseLatency",
     "integrationError": "$context.integrationErrorMessage",
     "authorizerError": "$context.authorizer.error",
-    "clientId": "$context.authorizer.claims.client_id",
+    "clientId": "$context.authorizer.client_id",
 }
 
 
@@ -57,14 +58,17 @@ class Api(Construct):
         log_level: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.functions: tuple[PythonFunction, ...] = ()
         self._functions(
             auth=auth, storage=storage, job_events=job_events, import_queue=import_queue, webhooks=webhooks,
             code=code, log_level=log_level,
         )  # fmt: skip
         self._grant(storage=storage, job_events=job_events, import_queue=import_queue, webhooks=webhooks)
-        self._authorize(auth)
+        self._authorize(auth, storage, code=code, log_level=log_level)
         self._stage()
-        self._routes({target.spec.name: target for target in self.functions})
+        http_functions: tuple[PythonFunction, ...] = self.functions
+        self._routes({target.spec.name: target for target in http_functions})
+        self.functions = (*http_functions, self.authorizer_function)  # monitored like the others
         self.url = self.http_api.api_endpoint + "/"
 
     def _functions(
@@ -133,23 +137,24 @@ class Api(Construct):
         storage.tenants.grant_read_write_data(self.control.role)
         webhooks.key.grant(self.control.role, "kms:Encrypt")  # seal a new signing secret
 
-    def _authorize(self, auth: Auth) -> None:
-        """The JWT authorizer: the pool's issuer, the tenant client ids as its audience."""
-        self.tenant_client_ids = CfnParameter(
+    def _authorize(self, auth: Auth, storage: Storage, *, code: lambda_.Code, log_level: str) -> None:
+        """The tenant authorizer: answers cached per token and route (docs/AUTH.md)."""
+        self.authorizer_function = PythonFunction(
             self,
-            "TenantClientIds",
-            type=c.TENANT_CLIENT_IDS_PARAMETER_TYPE,
-            default=c.TENANT_CLIENT_IDS_PARAMETER,
-            description="SSM StringList of the tenant app client ids the JWT authorizer accepts "
-            "(create it with `python -m ops.tenants init`).",
+            "Authorizer",
+            spec=c.AUTHORIZER,
+            code=code,
+            log_level=log_level,
+            environment={c.Env.TENANTS_TABLE_NAME: storage.tenants.table_name, c.Env.TOKEN_ISSUER_URL: auth.issuer},
         )
-        self.tenant_client_ids.override_logical_id(c.TENANT_CLIENT_IDS_STACK_PARAMETER)  # `--parameters` name
-        audience = self.tenant_client_ids.value_as_list
-        if auth.first_client is not None:  # the stack's own tenant is accepted next to the parameter's
-            joined = Fn.join(",", [Fn.join(",", audience), auth.first_client.user_pool_client_id])
-            audience = Fn.split(",", joined)
-        self.authorizer = authorizers.HttpJwtAuthorizer(
-            "CognitoJwt", auth.issuer, jwt_audience=audience, authorizer_name="cognito-tenants"
+        storage.tenants.grant(self.authorizer_function.role, "dynamodb:GetItem")
+        self.authorizer = authorizers.HttpLambdaAuthorizer(
+            "TenantAuthorizer",
+            self.authorizer_function.function,
+            authorizer_name="tenants",
+            response_types=[authorizers.HttpLambdaResponseType.SIMPLE],
+            identity_source=list(c.AUTHORIZER_IDENTITY_SOURCES),
+            results_cache_ttl=c.AUTHORIZER_CACHE_TTL,
         )
 
     def _stage(self) -> None:
@@ -190,7 +195,6 @@ class Api(Construct):
                     methods=[apigw.HttpMethod(route.method)],
                     integration=integrations_by_function[route.function],
                     authorizer=self.authorizer if route.scopes else apigw.HttpNoneAuthorizer(),
-                    authorization_scopes=list(route.scopes) if route.scopes else None,
                 )
                 if route.scopes is None:
                     for public in added:

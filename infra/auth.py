@@ -1,5 +1,6 @@
 """Cognito user pool for machine-to-machine tenants: resource server ``rostering`` with the
-``import`` and ``read`` scopes, a hosted domain for /oauth2/token, an optional first tenant."""
+``import`` and ``read`` scopes and a hosted domain for /oauth2/token. Tenants (app clients) are
+made by ``python -m ops.tenants``, never by the stack (docs/AUTH.md)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,6 @@ class Auth(Construct):
         *,
         domain_prefix: str,
         deletion_protection: bool,
-        first_tenant_client: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self.user_pool = cognito.UserPool(
@@ -65,17 +65,3 @@ class Auth(Construct):
         )
         self.token_endpoint_url = f"{self.domain.base_url()}/oauth2/token"
         self.issuer = f"https://cognito-idp.{Stack.of(self).region}.amazonaws.com/{self.user_pool.user_pool_id}"
-        self.first_client = self.add_tenant_client("FirstTenant") if first_tenant_client else None
-
-    def add_tenant_client(self, construct_id: str) -> cognito.UserPoolClient:
-        """A tenant: client_credentials with a secret and both scopes (``python -m ops.tenants``
-        creates the same shape without a deploy)."""
-        return self.user_pool.add_client(
-            construct_id,
-            generate_secret=True,
-            o_auth=cognito.OAuthSettings(flows=cognito.OAuthFlows(client_credentials=True), scopes=self.oauth_scopes),
-            access_token_validity=c.ACCESS_TOKEN_VALIDITY,
-            enable_token_revocation=True,
-            prevent_user_existence_errors=True,
-            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
-        )

@@ -19,7 +19,6 @@ SETTINGS_DEFAULTS = config.Settings()
 # --- deploy-time choices (cdk.json context, or `cdk deploy -c key=value`) --------------------------
 CTX_DOMAIN_PREFIX = "rostering:domainPrefix"  # default: rostering-<account id>
 CTX_DELETION_PROTECTION = "rostering:deletionProtection"  # user pool; default true
-CTX_FIRST_TENANT_CLIENT = "rostering:firstTenantClient"  # default false
 CTX_PENDING_EXPIRATION_DAYS = "rostering:pendingExpirationDays"
 CTX_ALARM_EMAIL = "rostering:alarmEmail"  # optional: creates the alarm SNS topic
 CTX_LOG_LEVEL = "rostering:logLevel"
@@ -35,9 +34,10 @@ SCOPE_READ = identity.SCOPE_READ
 IMPORT_SCOPE_NAME = SCOPE_IMPORT.removeprefix(f"{RESOURCE_SERVER}/")  # "import": what the resource server declares
 READ_SCOPE_NAME = SCOPE_READ.removeprefix(f"{RESOURCE_SERVER}/")
 ACCESS_TOKEN_VALIDITY = Duration.minutes(60)
-TENANT_CLIENT_IDS_PARAMETER = schema.TENANT_CLIENT_IDS_PARAMETER
-TENANT_CLIENT_IDS_STACK_PARAMETER = "TenantClientIds"
-TENANT_CLIENT_IDS_PARAMETER_TYPE = "AWS::SSM::Parameter::Value<List<String>>"
+# The tenant authorizer (docs/AUTH.md): API Gateway caches each answer per token and route this long,
+# which bounds how long a deleted tenant's unexpired token still passes (plus the registry cache).
+AUTHORIZER_CACHE_TTL = Duration.minutes(5)
+AUTHORIZER_IDENTITY_SOURCES = ("$request.header.Authorization", "$context.routeKey")
 
 # --- storage -------------------------------------------------------------------------------------
 IMPORT_PREFIX = "import-csv/"
@@ -84,8 +84,17 @@ STATUS = FunctionSpec(
 TOKEN = FunctionSpec(
     name="token", memory_mb=256, timeout=Duration.seconds(10), description="Relays token requests to Cognito"
 )
+# --- importer capacity model (docs/INFRA.md "Capacity"; tests/infra/test_capacity.py holds it together) --------
+LAMBDA_MB_PER_VCPU = 1769  # Lambda gives one vCPU at 1,769 MB, in proportion below and above
+HASH_SECONDS_PER_CORE = 0.060  # scrypt 2^14, r=8: ~50 ms on an idle x86 core here; Graviton2 assumed 20 % slower
+HASH_THREADS = 2  # lambdas/roster/passwords.py PasswordHasher(workers=2): scrypt releases the GIL
+NIGHT_PASSWORD_ROWS = 1_000 * 5_000  # 1,000 tenants x 5,000 users with passwords, all in one night
+NIGHT_WINDOW = Duration.hours(2)
 IMPORTER = FunctionSpec(
-    name="importer", memory_mb=1024, timeout=Duration.seconds(300), description="Imports CSV chunks"
+    name="importer",
+    memory_mb=3584,  # 2.03 vCPU: both hashing threads get a core
+    timeout=Duration.seconds(300),
+    description="Imports CSV chunks",
 )
 CONTROL = FunctionSpec(
     name="control",
@@ -96,13 +105,20 @@ CONTROL = FunctionSpec(
 DELIVERY = FunctionSpec(
     name="delivery", memory_mb=256, timeout=Duration.seconds(30), description="Delivers signed webhook events"
 )
+AUTHORIZER = FunctionSpec(
+    name="authorizer",
+    memory_mb=512,
+    timeout=Duration.seconds(10),
+    description="Verifies access tokens and that their client is a registered tenant",
+)
+
 DEADLETTER = FunctionSpec(
     name="deadletter",
     memory_mb=512,
     timeout=Duration.seconds(120),
     description="Ends the jobs whose import messages failed after every retry",
 )
-FUNCTIONS = (UPLOAD, STATUS, TOKEN, CONTROL, IMPORTER, DELIVERY, DEADLETTER)
+FUNCTIONS = (UPLOAD, STATUS, TOKEN, CONTROL, IMPORTER, DELIVERY, AUTHORIZER, DEADLETTER)
 
 LOG_RETENTION = RetentionDays.ONE_MONTH  # 30 days
 LAMBDA_REQUIREMENTS = "requirements.txt"  # inside lambdas/
@@ -114,8 +130,20 @@ METRICS_NAMESPACE = observability.NAMESPACE
 # --- import queue --------------------------------------------------------------------------------
 # Each message is one file or one chunk of IMPORT_CHUNK_ROWS rows whose passwords are hashed
 # (scrypt): one message per invocation keeps a chunk well inside the timeout.
+IMPORTER_TABLE_ACTIONS = (  # what lambdas/importer, jobs and roster call; no Scan, no stream reads
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+)
 IMPORT_BATCH_SIZE = 1
-IMPORT_MAX_CONCURRENCY = 10  # caps the chunk fan-out (and DynamoDB write rate) without reserving concurrency
+# 5 M hashes x 60 ms / 2 threads / 50 invocations = 50 min of a 2 h window; ~1,500 rows/s into DynamoDB
+IMPORT_MAX_CONCURRENCY = 50  # caps the chunk fan-out (and DynamoDB write rate) without reserving concurrency
 IMPORT_VISIBILITY_TIMEOUT = Duration.seconds(IMPORTER.timeout.to_seconds() * 6)
 IMPORT_MAX_RECEIVE_COUNT = schema.IMPORT_MAX_RECEIVE_COUNT
 DLQ_RETENTION = Duration.days(14)
@@ -140,7 +168,8 @@ THROTTLE_RATE_LIMIT = 50  # requests per second, whole stage
 THROTTLE_BURST_LIMIT = 100
 
 # --- monitoring ----------------------------------------------------------------------------------
-IMPORTS_FAILED_METRIC = observability.Metric.IMPORTS_FAILED
+IMPORTS_FAILED_METRIC = observability.Metric.IMPORTS_FAILED  # the service's fault: alarmed
+IMPORTS_REJECTED_METRIC = observability.Metric.IMPORTS_REJECTED  # the client's: dashboard only
 ALARM_PERIOD = Duration.minutes(5)
 
 Env = config.Env  # the environment variable names Settings.from_env reads

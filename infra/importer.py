@@ -4,13 +4,15 @@ same queue, and publishes every job state change on its EventBridge bus."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+import jsii
+from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces.aws_s3 import IBucketRef
 from constructs import Construct
 
 from infra import constants as c
@@ -51,7 +53,7 @@ class ImportWorker(Construct):
         )
         storage.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
-            s3n.SqsDestination(self.queue),
+            _QueueDestination(self.queue),
             s3.NotificationKeyFilter(prefix=c.PENDING_PREFIX, suffix=c.CSV_SUFFIX),
         )
 
@@ -83,8 +85,9 @@ class ImportWorker(Construct):
         role = self.handler.role
         self.queue.grant_send_messages(role)  # chunk messages, turn wake-ups and re-checks
         self.bus.grant_put_events_to(role)
-        storage.jobs.grant_read_write_data(role)
-        storage.roster.grant_read_write_data(role)
+        # Explicit item actions (grant_read_write_data would add Scan and the stream reads).
+        storage.jobs.grant(role, *c.IMPORTER_TABLE_ACTIONS)
+        storage.roster.grant(role, *c.IMPORTER_TABLE_ACTIONS)
         # Read the pending file, write the report, move the file to processed/ or failed/.
         storage.grant_objects(role, "s3:GetObject", "s3:PutObject", "s3:DeleteObject", prefix=c.IMPORT_PREFIX)
         storage.grant_list(role, prefix=c.IMPORT_PREFIX)
@@ -104,7 +107,33 @@ class ImportWorker(Construct):
         role = self.deadletter.role
         self.queue.grant_send_messages(role)  # wakes the tenant's next job
         self.bus.grant_put_events_to(role)
-        storage.jobs.grant_read_write_data(role)
+        storage.jobs.grant(role, *c.IMPORTER_TABLE_ACTIONS)  # explicit item actions, as the importer's
         # Read recorded chunk results, write the report, move the file, delete chunk files.
         storage.grant_objects(role, "s3:GetObject", "s3:PutObject", "s3:DeleteObject", prefix=c.IMPORT_PREFIX)
         storage.grant_list(role, prefix=c.IMPORT_PREFIX)
+
+
+@jsii.implements(s3.IBucketNotificationDestination)
+class _QueueDestination:
+    """``s3n.SqsDestination`` with ``aws:SourceAccount`` next to ``aws:SourceArn`` in the queue policy
+    (AWS's confused-deputy guidance for S3 event notifications: bucket names are global and reusable)."""
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self._queue = queue
+
+    def bind(self, scope: Construct, bucket: IBucketRef) -> s3.BucketNotificationDestinationConfig:
+        added = self._queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                resources=[self._queue.queue_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": bucket.bucket_ref.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": Stack.of(scope).account},
+                },
+            )
+        )
+        dependencies = [added.policy_dependable] if added.policy_dependable is not None else []
+        return s3.BucketNotificationDestinationConfig(
+            arn=self._queue.queue_arn, type=s3.BucketNotificationDestinationType.QUEUE, dependencies=dependencies
+        )

@@ -35,6 +35,7 @@ class Monitoring(Construct):
         self.topic = self._topic(alarm_email) if alarm_email else None
 
         imports_failed = _service_metric(c.IMPORTS_FAILED_METRIC)
+        imports_rejected = _service_metric(c.IMPORTS_REJECTED_METRIC)  # the client's: dashboard, no alarm
         dlq_depth = dead_letters.metric_approximate_number_of_messages_visible(
             period=c.ALARM_PERIOD, statistic=cw.Stats.MAXIMUM
         )
@@ -50,7 +51,7 @@ class Monitoring(Construct):
                 "WebhooksAbandoned", webhooks_abandoned, "Webhook events were given up after 24 hours of retries"
             ),
             self._alarm("Api5xx", api_5xx, "The HTTP API answered 5xx"),
-            self._alarm("ImportsFailed", imports_failed, "Imports ended FAILED"),
+            self._alarm("ImportsFailed", imports_failed, "Imports ended FAILED through the service's fault"),
         ]
         for fn in functions:
             name = fn.spec.name.title()
@@ -59,7 +60,7 @@ class Monitoring(Construct):
             self.alarms.append(self._alarm(f"{name}Errors", errors, f"The {fn.spec.name} function failed"))
             self.alarms.append(self._alarm(f"{name}Throttles", throttles, f"The {fn.spec.name} function was throttled"))
 
-        self._dashboard(functions, http_api, api_5xx, imports_failed, dlq_depth)
+        self._dashboard(functions, http_api, api_5xx, [imports_failed, imports_rejected], dlq_depth)
 
     def _topic(self, alarm_email: str) -> sns.Topic:
         key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="Rostering alarm topic")
@@ -73,13 +74,18 @@ class Monitoring(Construct):
         functions: Sequence[PythonFunction],
         http_api: apigw.HttpApi,
         api_5xx: cw.IMetric,
-        imports_failed: cw.IMetric,
+        imports: list[cw.IMetric],
         dlq_depth: cw.IMetric,
     ) -> None:
         self.dashboard = cw.Dashboard(self, "Dashboard")
         self.dashboard.add_widgets(
             cw.GraphWidget(title="API requests and 5xx", left=[http_api.metric_count(), api_5xx], width=12),
-            cw.GraphWidget(title="Imports failed / DLQ depth", left=[imports_failed], right=[dlq_depth], width=12),
+            cw.GraphWidget(
+                title="Imports failed (service) / rejected (client) / DLQ depth",
+                left=imports,
+                right=[dlq_depth],
+                width=12,
+            ),
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(title="Lambda errors", left=[f.function.metric_errors() for f in functions], width=8),

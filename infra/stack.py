@@ -4,15 +4,17 @@ acknowledgements of CDK-internal resources."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnOutput, CfnResource, Duration, Stack, Validations
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import constants as c
 from infra.api import Api
 from infra.auth import Auth
 from infra.bundling import lambda_code
+from infra.edge import Edge
 from infra.importer import ImportWorker
 from infra.monitoring import Monitoring
 from infra.storage import Storage
@@ -28,7 +30,6 @@ class DeploySettings:
 
     domain_prefix: str
     deletion_protection: bool
-    first_tenant_client: bool
     pending_expiration_days: int
     alarm_email: str | None
     log_level: str
@@ -46,7 +47,6 @@ class DeploySettings:
         return cls(
             domain_prefix=value(c.CTX_DOMAIN_PREFIX, f"{c.DEFAULT_DOMAIN_PREFIX}-{Aws.ACCOUNT_ID}"),
             deletion_protection=flag(c.CTX_DELETION_PROTECTION, True),
-            first_tenant_client=flag(c.CTX_FIRST_TENANT_CLIENT, False),
             pending_expiration_days=int(value(c.CTX_PENDING_EXPIRATION_DAYS, c.DEFAULT_PENDING_EXPIRATION_DAYS)),
             alarm_email=value(c.CTX_ALARM_EMAIL, None),
             log_level=str(value(c.CTX_LOG_LEVEL, c.DEFAULT_LOG_LEVEL)),
@@ -65,7 +65,6 @@ class RosteringStack(Stack):
             "Auth",
             domain_prefix=settings.domain_prefix,
             deletion_protection=settings.deletion_protection,
-            first_tenant_client=settings.first_tenant_client,
         )
         importer = ImportWorker(self, "Importer", storage=storage, code=code, log_level=settings.log_level)
         webhooks = Webhooks(
@@ -82,6 +81,7 @@ class RosteringStack(Stack):
             code=code,
             log_level=settings.log_level,
         )
+        front = Edge(self, "Edge", http_api=api.http_api)
         Monitoring(
             self,
             "Monitoring",
@@ -94,40 +94,38 @@ class RosteringStack(Stack):
         storage.acknowledge_index_grants(
             api.upload.role, api.status.role, api.control.role, importer.handler.role, importer.deadletter.role
         )
-        self._acknowledge_bucket_notifications_handler()
+        self._govern_bucket_notifications_handler()
 
-        self._outputs(api=api, auth=auth, storage=storage, importer=importer)
+        self._outputs(api=api, front=front, auth=auth, storage=storage, importer=importer)
 
-    def _outputs(self, *, api: Api, auth: Auth, storage: Storage, importer: ImportWorker) -> None:
+    def _outputs(self, *, api: Api, front: Edge, auth: Auth, storage: Storage, importer: ImportWorker) -> None:
         """What clients and ``ops.tenants`` need."""
         outputs = {
-            "ApiUrl": (api.url, "Base URL of the Rostering API"),
-            "TokenUrl": (api.url + routes.TOKEN.path.removeprefix("/"), "Token route (client_credentials)"),
+            "ApiUrl": (front.url, "Base URL of the Rostering API (CloudFront in front of the HTTP API)"),
+            "TokenUrl": (front.url + routes.TOKEN.path.removeprefix("/"), "Token route (client_credentials)"),
+            "HttpApiUrl": (api.url, "The HTTP API behind CloudFront; clients use ApiUrl (docs/DEPLOY.md)"),
             "CognitoTokenEndpoint": (auth.token_endpoint_url, "Cognito /oauth2/token the token route forwards to"),
             "UserPoolId": (auth.user_pool.user_pool_id, "Tenants are app clients of this pool"),
             "BucketName": (storage.bucket.bucket_name, "Uploads bucket"),
-            "ApiId": (api.http_api.api_id, "HTTP API id (ops.tenants updates its authorizer)"),
-            "AuthorizerId": (api.authorizer.authorizer_id, "JWT authorizer id (ops.tenants)"),
-            "TenantClientIdsParameter": (
-                c.TENANT_CLIENT_IDS_PARAMETER,
-                "SSM StringList of tenant client ids (default name of the TenantClientIds stack parameter)",
-            ),
             "EventBusName": (importer.bus.event_bus_name, "Import job events"),
             "TenantsTableName": (
                 storage.tenants.table_name,
-                "Tenant settings and webhooks (ops.tenants set-threshold --table)",
+                "Tenant registry, settings and webhooks (python -m ops.tenants --table)",
             ),
         }
-        if auth.first_client is not None:
-            outputs["FirstTenantClientId"] = (auth.first_client.user_pool_client_id, "First tenant's client id")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
 
-    def _acknowledge_bucket_notifications_handler(self) -> None:
-        """CDK's own custom resource that writes the bucket notification configuration."""
+    def _govern_bucket_notifications_handler(self) -> None:
+        """CDK's own function that writes the bucket notification configuration: a log group with
+        the stack's retention (else Lambda creates one that keeps logs for ever), and cdk-nag notes."""
         handler = self.node.try_find_child(BUCKET_NOTIFICATIONS_HANDLER_ID)
         if handler is None:
             return
+        log_group = logs.LogGroup(self, "BucketNotificationsHandlerLogs", retention=c.LOG_RETENTION)
+        function = cast(CfnResource, handler.node.find_child("Resource"))
+        function.add_property_override("LoggingConfig", {"LogGroup": log_group.log_group_name})
+        function.add_dependency(cast(CfnResource, log_group.node.default_child))
         Validations.of(handler).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"

@@ -1,4 +1,4 @@
-"""API Gateway HTTP API, emulated: routes, the JWT authorizer, payload limits, and payload 2.0
+"""API Gateway HTTP API, emulated: routes, the tenant authorizer, payload limits, and payload 2.0
 events for the real handlers, whose answers are turned back into HTTP as API Gateway does."""
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from lambdas.common.routes import ROUTES, UPLOAD_URL, Route
-from local.authorizer import AuthorizerDenied, JwtAuthorizer, denial_response
+from lambdas.common.edge import LAMBDA_MAX_EVENT, TEXT_TYPES, edge_refusal
+from lambdas.common.routes import ROUTES, Route
+from local.authorizer import AuthorizerDenied, RequestAuthorizer, denial_response
 
-HTTP_API_MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API payload limit
-LAMBDA_MAX_EVENT = 6_291_456  # synchronous Lambda invocation payload limit
-TEXT_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript)|.*\+(json|xml))$")
 API_ID = "local"
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -73,7 +71,7 @@ class Gateway:
         self,
         *,
         handlers: Mapping[str, Handler],
-        authorizer: JwtAuthorizer,
+        authorizer: RequestAuthorizer,
         extra_documents: Mapping[str, tuple[str, bytes]] | None = None,
         routes: Iterable[Route] = ROUTES,
     ) -> None:
@@ -89,29 +87,25 @@ class Gateway:
         if request.method == "GET" and request.path in self._documents:
             content_type, document = self._documents[request.path]
             return Response(document, 200, content_type=content_type)
+        # The deployed CloudFront Function's check, first, on every request (lambdas/common/edge.py).
+        refused = edge_refusal(request.method, {name.lower(): value for name, value in request.headers.items()})
+        if refused is not None:
+            status, body = refused
+            return Response(body, status, content_type="application/json")
         found, parameters = self._route(request.method, request.path)
         if found is None:
             return _json(404, {"message": "Not Found"})
-        if (request.content_length or 0) > HTTP_API_MAX_BODY:
-            return _json(413, {"message": "Request Entity Too Large"})
         route = found.route
-        jwt = None
+        authorized = None
         if route.scopes is not None:
             try:
-                jwt = self._authorizer.authorize(request.headers.get("Authorization"), route.scopes)
+                authorized = self._authorizer.request_context(request.headers.get("Authorization"), found.key)
             except AuthorizerDenied as denied:
                 status, headers, body = denial_response(denied)
                 return Response(body, status, headers=headers)
-        event = build_event(request, found.key, parameters, jwt)
-        if len(json.dumps(event)) > LAMBDA_MAX_EVENT:
-            return _json(
-                413,
-                {
-                    "code": "FILE_TOO_LARGE",
-                    "message": "The request is over the 6 MB Lambda event limit: send the file gzip-compressed "
-                    f"(users.csv.gz) or through {UPLOAD_URL.key}.",
-                },
-            )
+        event = build_event(request, found.key, parameters, authorized)
+        if len(json.dumps(event)) > LAMBDA_MAX_EVENT:  # unreachable behind the edge check; as API Gateway answers
+            return _json(500, {"message": "Internal Server Error"})
         result = self._handlers[route.function](event, LocalContext(route.function))
         return to_http(result)
 
@@ -123,7 +117,7 @@ class Gateway:
 
 
 def build_event(
-    request: Request, route_key: str, path_parameters: dict[str, str], jwt: dict[str, Any] | None
+    request: Request, route_key: str, path_parameters: dict[str, str], authorizer: dict[str, Any] | None
 ) -> dict[str, Any]:
     """An HTTP API payload 2.0 event, as API Gateway builds it."""
     headers = _joined((name.lower(), value) for name, value in request.headers.items() if name.lower() != "cookie")
@@ -134,7 +128,7 @@ def build_event(
         "rawPath": request.path,
         "rawQueryString": request.query_string.decode("latin-1"),
         "headers": headers,
-        "requestContext": _request_context(request, route_key, jwt),
+        "requestContext": _request_context(request, route_key, authorizer),
         "isBase64Encoded": False,
     }
     if cookies := request.headers.get("Cookie"):
@@ -161,7 +155,7 @@ def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     return joined
 
 
-def _request_context(request: Request, route_key: str, jwt: dict[str, Any] | None) -> dict[str, Any]:
+def _request_context(request: Request, route_key: str, authorizer: dict[str, Any] | None) -> dict[str, Any]:
     now = datetime.now(UTC)
     context: dict[str, Any] = {
         "accountId": "000000000000",
@@ -181,8 +175,8 @@ def _request_context(request: Request, route_key: str, jwt: dict[str, Any] | Non
         "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
         "timeEpoch": int(now.timestamp() * 1000),
     }
-    if jwt is not None:
-        context["authorizer"] = {"jwt": jwt}
+    if authorizer is not None:
+        context["authorizer"] = authorizer
     return context
 
 

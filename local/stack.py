@@ -30,6 +30,7 @@ from local.resources import (
     resource_environment,
 )
 from local.s3_policy import PostPolicyGuard
+from ops.tenants import register
 
 HOST = "127.0.0.1"
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -71,6 +72,7 @@ class LocalStack:
             {
                 "AWS_ENDPOINT_URL": self.aws_url,
                 Env.TOKEN_ENDPOINT_URL: token_base + ENDPOINT_PATH,
+                Env.TOKEN_ISSUER_URL: self.issuer.issuer_url,
                 # Webhook receivers on this machine (http://127.0.0.1:...) are allowed here only.
                 Env.WEBHOOK_ALLOW_LOOPBACK: "true",
             }
@@ -82,11 +84,19 @@ class LocalStack:
 
     def _gateway(self) -> Any:
         # Imported only now: each handler reads its configuration from the environment at import.
-        from local.authorizer import JwtAuthorizer
+        from lambdas.authorizer.registry import TenantRegistry
+        from lambdas.authorizer.tokens import TokenVerifier
+        from local.authorizer import LambdaAuthorizer
         from local.gateway import Gateway
 
-        authorizer = JwtAuthorizer(
-            issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, allowed_client_ids=self.issuer.client_ids
+        # The deployed authorizer's code: the issuer's JWKS and the tenants table (in moto), where
+        # the local tenants are registered as `python -m ops.tenants create` registers them.
+        tenants_table = Settings.from_env().tenants_table
+        for client_id in self.issuer.client_ids():
+            register(boto3.client("dynamodb"), tenants_table, client_id, client_id)
+        registry = TenantRegistry(tenants_table, ttl_seconds=0)
+        authorizer = LambdaAuthorizer(
+            TokenVerifier(issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, is_tenant=registry.is_tenant)
         )
         gateway = Gateway(
             handlers={

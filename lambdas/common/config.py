@@ -47,6 +47,7 @@ class Env:
     DOWNLOAD_URL_EXPIRY_SECONDS = "DOWNLOAD_URL_EXPIRY_SECONDS"
     DIRECT_UPLOAD_DEADLINE_SECONDS = "DIRECT_UPLOAD_DEADLINE_SECONDS"
     TOKEN_ENDPOINT_URL = "TOKEN_ENDPOINT_URL"  # noqa: S105 - a variable name
+    TOKEN_ISSUER_URL = "TOKEN_ISSUER_URL"  # noqa: S105 - a variable name
     PASSWORD_HASH_LOG2_N = "PASSWORD_HASH_LOG2_N"  # noqa: S105 - a variable name
     IMPORT_LEASE_SECONDS = "IMPORT_LEASE_SECONDS"
     IMPORT_CHUNK_ROWS = "IMPORT_CHUNK_ROWS"
@@ -81,6 +82,7 @@ class Settings:
     # a job whose file has not arrived by then reads as FAILED (see jobs.store).
     direct_upload_deadline_seconds: int = 900
     token_endpoint_url: str = ""
+    token_issuer_url: str = ""  # the user pool's issuer (the authorizer fetches its JWKS)
     password_hash_log2_n: int = 14
     import_lease_seconds: int = 120
     import_chunk_rows: int = 2000
@@ -118,6 +120,7 @@ def _names(env: Mapping[str, str]) -> dict[str, Any]:
         "event_bus_name": env.get(Env.EVENT_BUS_NAME, ""),
         "import_queue_url": env.get(Env.IMPORT_QUEUE_URL, ""),
         "token_endpoint_url": env.get(Env.TOKEN_ENDPOINT_URL, ""),
+        "token_issuer_url": env.get(Env.TOKEN_ISSUER_URL, ""),
         "tenants_table": env.get(Env.TENANTS_TABLE_NAME, ""),
         "webhook_key_id": env.get(Env.WEBHOOK_KEY_ID, ""),
         "webhook_queue_url": env.get(Env.WEBHOOK_QUEUE_URL, ""),

@@ -20,14 +20,20 @@ class Caller:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> Caller:
-        """Read ``requestContext.authorizer.jwt``. Claims arrive as strings; ``scopes`` may be
-        null, in which case the space-separated Cognito ``scope`` claim is used."""
-        jwt = ((event.get("requestContext") or {}).get("authorizer") or {}).get("jwt") or {}
-        claims = jwt.get("claims") or {}
+        """Read the authorizer's context: ``requestContext.authorizer.lambda`` (the tenant
+        authorizer's ``client_id`` and ``scope``) or ``requestContext.authorizer.jwt`` (claims as
+        strings; ``scopes`` may be null, then the space-separated Cognito ``scope`` claim is used)."""
+        authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+        if isinstance(authorizer.get("lambda"), dict):  # the tenant authorizer's context (docs/AUTH.md)
+            return cls._from_claims(authorizer["lambda"], None)
+        jwt = authorizer.get("jwt") or {}
+        return cls._from_claims(jwt.get("claims") or {}, jwt.get("scopes"))
+
+    @classmethod
+    def _from_claims(cls, claims: Mapping[str, Any], scopes: Any) -> Caller:
         tenant = claims.get("client_id")
         if not isinstance(tenant, str) or not tenant:
             raise Forbidden()
-        scopes = jwt.get("scopes")
         if not scopes:
             scope_claim = claims.get("scope")
             scopes = scope_claim.split() if isinstance(scope_claim, str) else []

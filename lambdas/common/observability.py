@@ -14,7 +14,20 @@ class Metric:
 
     FILES_UPLOADED = "FilesUploaded"
     IMPORTS_COMPLETED = "ImportsCompleted"
+    # An import ended FAILED through our fault (the service could not import a valid file): alarmed.
     IMPORTS_FAILED = "ImportsFailed"
+    # An import ended FAILED because of what the client sent or did not send (bad header, unknown
+    # template, not a CSV, too large, no file before the upload deadline): counted, never alarmed.
+    IMPORTS_REJECTED = "ImportsRejected"
+
+
+# File-level codes of a FAILED job that are the service's fault; every other code is the client's.
+SERVER_FAILURE_CODES = frozenset({"INTERNAL_ERROR", "IMPORT_ERROR", "IMPORT_FAILED"})  # IMPORT_FAILED: the DLQ
+
+
+def failure_metric(code: str | None) -> str:
+    """The metric a FAILED job with file-level error ``code`` counts in."""
+    return Metric.IMPORTS_FAILED if code in SERVER_FAILURE_CODES else Metric.IMPORTS_REJECTED
 
 
 logger = Logger(service=SERVICE)

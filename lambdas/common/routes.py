@@ -102,6 +102,17 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+SCOPES_BY_KEY: dict[str, tuple[str, ...] | None] = {
+    f"{route.method} {path}": route.scopes for route in ROUTES for path in route.paths
+}
+
+
+def scopes_of(route_key: str) -> tuple[str, ...] | None:
+    """The scopes of the route API Gateway names ``route_key`` (``"GET /api/v1/status/{referenceId}"``,
+    aliases included); None for a public or unknown route."""
+    return SCOPES_BY_KEY.get(route_key)
+
+
 def functions() -> tuple[str, ...]:
     """The HTTP Lambda functions, in table order."""
     return tuple(dict.fromkeys(route.function for route in ROUTES))

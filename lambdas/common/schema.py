@@ -42,7 +42,12 @@ IDEMPOTENCY_TABLE = TableSpec(local_name="rostering-idempotency", partition_key=
 
 # Tenants: pk = tenant; sk = "webhook" (the endpoint), "settings" (defaults such as the change
 # threshold) or "delivery#<ms>#<id>" (the webhook delivery log, expiring by TTL).
+# The tenant registry shares it: sk = "registration" holds ``status`` ACTIVE (or DELETED) for a client
+# id the tenant command made; pk = "name#<name>", sk = "name" claims a tenant name (docs/AUTH.md).
 TENANTS_TABLE = TableSpec(local_name="rostering-tenants", partition_key="pk", sort_key="sk", ttl_attribute="ttl")
+TENANT_ACTIVE = "ACTIVE"
+TENANT_REGISTRATION = "registration"
+TENANT_NAME_CLAIM = "name"
 
 TABLES = (JOBS_TABLE, ROSTER_TABLE, IDEMPOTENCY_TABLE, TENANTS_TABLE)
 
@@ -53,8 +58,6 @@ IMPORT_DLQ_LOCAL_NAME = "rostering-import-dlq"
 EVENT_SOURCE = "rostering.imports"
 # Receives of one import message before SQS moves it to the dead-letter queue (stack and local stack).
 IMPORT_MAX_RECEIVE_COUNT = 5
-# SSM StringList of the tenant app client ids the JWT authorizer accepts (stack parameter default, ops.tenants).
-TENANT_CLIENT_IDS_PARAMETER = "/rostering/tenant-client-ids"
 WEBHOOK_QUEUE_LOCAL_NAME = "rostering-webhooks"
 WEBHOOK_DLQ_LOCAL_NAME = "rostering-webhooks-dlq"
 WEBHOOK_KEY_LOCAL_ALIAS = "alias/rostering-webhooks"

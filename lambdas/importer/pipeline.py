@@ -21,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from lambdas.common.config import Settings
 from lambdas.common.errors import EmptyFile, FileTooLarge, InvalidFileType
-from lambdas.common.observability import Metric, logger, metrics
+from lambdas.common.observability import Metric, failure_metric, logger, metrics
 from lambdas.importer import planning
 from lambdas.importer.chunks import ChunkItem, RosterServices, apply_chunk, item_from_json, item_to_json, tally
 from lambdas.importer.messages import ChunkQueue, ChunkReady, HoldDue, Message, TurnDue, UploadArrived
@@ -544,7 +544,7 @@ class Importer:
         )
         if finished is None:
             raise LeaseLost(reference_id)
-        self._announce(tenant, finished, Metric.IMPORTS_FAILED)
+        self._announce(tenant, finished, failure_metric(issue.get("code")))
         self._pass_turn(tenant, finished)
 
     # -- a message that failed after every retry (the dead-letter queue) --------------------
@@ -574,7 +574,7 @@ class Importer:
             )
             if finished is not None:
                 logger.error("import failed after every retry", reference_id=reference_id, tenant=tenant)
-                self._announce(tenant, finished, Metric.IMPORTS_FAILED, previous=job["status"])
+                self._announce(tenant, finished, failure_metric(IMPORT_FAILED), previous=job["status"])
             job = finished or self._jobs.get(tenant=tenant, reference_id=reference_id) or job
         if is_terminal(job):
             self._pass_turn(tenant, job)

@@ -145,6 +145,11 @@ class JobControl:
         """After a job ended without importing: its file to ``failed/``, the event, then it leaves
         the tenant's line and the job that now holds the turn is woken (docs/IMPORT.md)."""
         settle_unimported(self._files, self._events, tenant, job, previous)
+        self._release(tenant, job)
+
+    def _release(self, tenant: str, job: Mapping[str, Any]) -> None:
+        """The job ended without importing: it gives up its place in the tenant's line, and the job
+        that now holds the turn is woken (docs/IMPORT.md, "One tenant at a time")."""
         if "ticket" in job:
             self._line.leave(tenant=tenant, reference_id=str(job["referenceId"]), ticket=int(job["ticket"]))
             head = self._line.head(tenant)

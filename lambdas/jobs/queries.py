@@ -6,12 +6,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from lambdas.common.errors import NotFound, ReportNotReady
-from lambdas.common.observability import logger
+from lambdas.common.observability import failure_metric, logger, metrics
 from lambdas.jobs.control import JobControl
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.line import TenantLine
-from lambdas.jobs.model import REFERENCE_ID, JobStatus, is_terminal, status_view
+from lambdas.jobs.model import REFERENCE_ID, UPLOAD_NOT_RECEIVED, JobStatus, is_terminal, status_view
 from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.store import JobStore
 
@@ -76,6 +78,7 @@ class JobQueries:
             if expired is None:
                 return self._jobs.get(tenant=tenant, reference_id=reference_id) or job
             logger.info("import expired without a file", reference_id=reference_id)
+            metrics.add_metric(name=failure_metric(UPLOAD_NOT_RECEIVED), unit=MetricUnit.Count, value=1)
             self._events.status_changed(expired, tenant=tenant, previous=JobStatus.PENDING.value)
             return expired
         return job

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lambdas.common import routes
 from lambdas.common.config import Env, Settings
 from lambdas.common.http import json_response, register_error_mapping
-from lambdas.common.observability import logger
+from lambdas.common.observability import logger, metrics
 from lambdas.jobs.control import JobControl, parse_list_query
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.line import TenantLine
@@ -76,5 +76,6 @@ def imports() -> Response:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

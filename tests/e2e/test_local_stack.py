@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from lambdas.common import edge
 from tests.e2e.conftest import TENANTS, RunningStack, free_port, start_stack
 
 pytestmark = pytest.mark.e2e
@@ -146,6 +147,7 @@ def test_5mb_upload_is_413_from_the_event_cap_and_imports_through_gzip_and_presi
     # Direct: over the 6 MB Lambda event once base64-encoded
     direct = upload(stack, token, "groups.csv", content)
     assert (direct.status_code, direct.json()["code"]) == (413, "FILE_TOO_LARGE")
+    assert direct.json() == json.loads(edge.edge_refusal("POST", {"content-length": "5000000"})[1])
     # Gzip: accepted and imported
     zipped = upload(stack, token, "groups.csv.gz", gzip.compress(content), "application/gzip")
     assert zipped.status_code == 200, zipped.text
@@ -157,6 +159,24 @@ def test_5mb_upload_is_413_from_the_event_cap_and_imports_through_gzip_and_presi
     posted = requests.post(grant["url"], data=grant["fields"], files={"file": ("groups.csv", content)}, timeout=60)
     assert posted.status_code in (200, 204), posted.text
     assert wait_terminal(stack, token, grant["referenceId"], timeout=240)["status"] == "COMPLETED"
+
+
+def test_a_direct_body_over_the_event_cap_is_the_documented_413_json_before_any_auth(stack):
+    # Exactly what the deployed CloudFront Function answers (docs/DEPLOY.md), token or not
+    body = b"x" * (edge.MAX_BASE64_BODY + 1)
+    for headers in ({}, {"Authorization": f"Bearer {stack.token()}"}):
+        response = requests.post(
+            f"{stack.base_url}/api/v1/upload",
+            data=body,
+            headers={**headers, "Content-Type": "multipart/form-data; boundary=x"},
+            timeout=60,
+        )
+        assert response.status_code == 413
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.json() == {
+            "code": "FILE_TOO_LARGE",
+            "message": edge.TOO_LARGE_MESSAGE.format(limit=edge.MAX_BASE64_BODY),
+        }
 
 
 def test_presigned_post_over_the_size_policy_is_refused(stack):

@@ -17,7 +17,6 @@ from infra.app import build_app
 from tests.infra.helpers import NO_BUNDLING, stack_of
 
 OPTIONS: dict[str, Any] = {
-    c.CTX_FIRST_TENANT_CLIENT: True,
     c.CTX_ALARM_EMAIL: "ops@example.org",
     c.CTX_PENDING_EXPIRATION_DAYS: 3,
     c.CTX_DELETION_PROTECTION: "false",  # as `-c key=value` passes it
@@ -33,7 +32,7 @@ def template() -> Template:
 
 @pytest.fixture(scope="session")
 def options_template() -> Template:
-    """Every optional feature on: first tenant client, alarm topic, shorter expiry, no deletion protection."""
+    """Every optional feature on: alarm topic, shorter expiry, no deletion protection."""
     return Template.from_stack(stack_of(build_app(context={**NO_BUNDLING, **OPTIONS}, nag=False)))
 
 

@@ -1,5 +1,6 @@
-"""HTTP API: JWT authorizer wired to the pool and to the SSM list of tenants, the SPEC routes with
-their scopes, the token routes open, stage throttling and access logs."""
+"""HTTP API: the tenant authorizer (a Lambda REQUEST authorizer over the pool's issuer and the tenant
+registry, no per-tenant configuration), the route table's routes behind it, the token routes open,
+stage throttling and access logs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 
 from infra import constants as c
 from lambdas.common import routes
-from tests.infra.helpers import Resources, function_named, of_type
+from tests.infra.helpers import Resources, function_named, of_type, role_statements
 
 READ_OR_IMPORT = [c.SCOPE_READ, c.SCOPE_IMPORT]
 
@@ -32,36 +33,38 @@ def integration_function(resources: Resources, route_props: dict[str, Any]) -> s
     return str(uri["Fn::GetAtt"][0])
 
 
-def test_authorizer_checks_the_pool_issuer_and_the_tenant_list_parameter(template: Template) -> None:
-    parameter = next(iter(template.find_parameters("*", {"Type": c.TENANT_CLIENT_IDS_PARAMETER_TYPE})))
-
-    template.has_resource_properties(
-        "AWS::ApiGatewayV2::Authorizer",
-        {
-            "AuthorizerType": "JWT",
-            "IdentitySource": ["$request.header.Authorization"],
-            "JwtConfiguration": {
-                "Audience": {"Ref": parameter},
-                "Issuer": {
-                    "Fn::Join": [
-                        "",
-                        [
-                            "https://cognito-idp.",
-                            {"Ref": "AWS::Region"},
-                            ".amazonaws.com/",
-                            {"Ref": Match.string_like_regexp("UserPool")},
-                        ],
-                    ]
-                },
-            },
-        },
-    )
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return actions if isinstance(actions, list) else [actions]
 
 
-def test_tenant_list_is_an_ssm_string_list_parameter_with_the_ops_default_name(template: Template) -> None:
-    parameters = template.find_parameters("*", {"Type": "AWS::SSM::Parameter::Value<List<String>>"})
+def test_authorizer_is_the_tenant_function_cached_per_token_and_route(resources: Resources) -> None:
+    (authorizer,) = of_type(resources, "AWS::ApiGatewayV2::Authorizer").values()
+    props = authorizer["Properties"]
 
-    assert {name: p["Default"] for name, p in parameters.items()} == {"TenantClientIds": "/rostering/tenant-client-ids"}
+    assert props["AuthorizerType"] == "REQUEST"
+    assert props["AuthorizerPayloadFormatVersion"] == "2.0" and props["EnableSimpleResponses"] is True
+    assert props["IdentitySource"] == ["$request.header.Authorization", "$context.routeKey"]
+    assert props["AuthorizerResultTtlInSeconds"] == c.AUTHORIZER_CACHE_TTL.to_seconds() == 300
+    function_id, function = function_named(resources, c.AUTHORIZER)
+    assert props["AuthorizerUri"]["Fn::Join"][1][-2] == {"Fn::GetAtt": [function_id, "Arn"]}
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables[c.Env.TOKEN_ISSUER_URL]["Fn::Join"][1][0] == "https://cognito-idp."
+    assert variables[c.Env.TENANTS_TABLE_NAME]["Ref"].startswith("StorageTenants")
+
+
+def test_no_per_tenant_configuration_anywhere(template: Template, resources: Resources) -> None:
+    # No JWT audience list, no SSM list of clients, no app client made by the stack
+    authorizers = of_type(resources, "AWS::ApiGatewayV2::Authorizer").values()
+    assert not [a for a in authorizers if "JwtConfiguration" in a["Properties"]]
+    assert template.to_json().get("Parameters", {}).keys() <= {"BootstrapVersion"}
+    assert of_type(resources, "AWS::Cognito::UserPoolClient") == {}
+
+
+def test_authorizer_reads_only_the_tenants_table(resources: Resources) -> None:
+    statements = role_statements(resources, c.AUTHORIZER)
+    dynamo = [s for s in statements if any(str(a).startswith("dynamodb:") for a in _actions(s))]
+    assert [_actions(s) for s in dynamo] == [["dynamodb:GetItem"]]
 
 
 ROUTE_PATHS = [(route, path) for route in routes.ROUTES for path in route.paths]
@@ -78,9 +81,11 @@ def test_every_path_of_the_route_table_reaches_its_function_with_its_scopes(
     if row.scopes is None:
         assert props["AuthorizationType"] == "NONE"
         assert "AuthorizerId" not in props and "AuthorizationScopes" not in props
-    else:
-        assert props["AuthorizationType"] == "JWT"
-        assert sorted(props["AuthorizationScopes"]) == sorted(row.scopes)
+    else:  # the authorizer checks the row's scopes (routes.scopes_of); a Lambda authorizer's routes carry none
+        assert props["AuthorizationType"] == "CUSTOM"
+        assert props["AuthorizerId"] == {"Ref": next(iter(of_type(resources, "AWS::ApiGatewayV2::Authorizer")))}
+        assert "AuthorizationScopes" not in props
+        assert routes.scopes_of(f"{row.method} {path}") == row.scopes
 
 
 def test_upload_needs_the_import_scope_and_reading_accepts_read_or_import() -> None:
@@ -141,15 +146,3 @@ def test_token_function_forwards_to_the_pool_domain_token_endpoint(resources: Re
             ],
         ]
     }
-
-
-def test_first_tenant_client_is_accepted_by_the_authorizer_next_to_the_parameter(options_template: Template) -> None:
-    authorizer = next(iter(options_template.find_resources("AWS::ApiGatewayV2::Authorizer").values()))
-    audience = authorizer["Properties"]["JwtConfiguration"]["Audience"]
-
-    assert audience["Fn::Split"][0] == ","
-    joined = audience["Fn::Split"][1]["Fn::Join"][1]
-    assert joined[0]["Fn::Join"][1] == {
-        "Ref": next(iter(options_template.find_parameters("*", {"Type": c.TENANT_CLIENT_IDS_PARAMETER_TYPE})))
-    }
-    assert joined[1] == {"Ref": next(iter(options_template.find_resources("AWS::Cognito::UserPoolClient")))}

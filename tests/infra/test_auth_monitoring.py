@@ -43,27 +43,10 @@ def test_hosted_domain_prefix_comes_from_context_or_the_account(template: Templa
     options_template.has_resource_properties("AWS::Cognito::UserPoolDomain", {"Domain": "district-rostering"})
 
 
-def test_no_tenant_client_unless_asked(template: Template) -> None:
+def test_the_stack_makes_no_tenant_client(template: Template, options_template: Template) -> None:
+    # Tenants are made by `python -m ops.tenants` only (docs/AUTH.md)
     template.resource_count_is("AWS::Cognito::UserPoolClient", 0)
-
-
-def test_first_tenant_client_uses_client_credentials_with_a_secret_and_both_scopes(options_template: Template) -> None:
-    options_template.has_resource_properties(
-        "AWS::Cognito::UserPoolClient",
-        {
-            "GenerateSecret": True,
-            "AllowedOAuthFlows": ["client_credentials"],
-            "AllowedOAuthFlowsUserPoolClient": True,
-            "AllowedOAuthScopes": Match.array_with(
-                [
-                    {"Fn::Join": ["", [{"Ref": Match.any_value()}, "/import"]]},
-                    {"Fn::Join": ["", [{"Ref": Match.any_value()}, "/read"]]},
-                ]
-            ),
-            "AccessTokenValidity": 60,
-            "TokenValidityUnits": Match.object_like({"AccessToken": "minutes"}),
-        },
-    )
+    options_template.resource_count_is("AWS::Cognito::UserPoolClient", 0)
 
 
 def alarm_metrics(resources: Resources) -> list[tuple[str, str]]:
@@ -135,16 +118,7 @@ def test_alarm_email_creates_an_encrypted_topic_that_every_alarm_notifies(option
 def test_outputs_give_clients_and_ops_tenants_what_they_need(template: Template) -> None:
     outputs = template.to_json()["Outputs"]
 
-    assert {
-        "ApiUrl",
-        "TokenUrl",
-        "CognitoTokenEndpoint",
-        "UserPoolId",
-        "BucketName",
-        "ApiId",
-        "AuthorizerId",
-        "TenantClientIdsParameter",
-    } <= set(outputs)
-    assert outputs["TenantClientIdsParameter"]["Value"] == "/rostering/tenant-client-ids"
-    assert outputs["AuthorizerId"]["Value"]["Ref"].startswith("ApiHttpApiCognitoJwt")
-    assert outputs["ApiId"]["Value"]["Ref"].startswith("ApiHttpApi")
+    assert {"ApiUrl", "TokenUrl", "CognitoTokenEndpoint", "UserPoolId", "BucketName", "TenantsTableName"} <= set(
+        outputs
+    )
+    assert outputs["TenantsTableName"]["Value"]["Ref"].startswith("StorageTenants")

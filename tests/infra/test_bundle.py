@@ -1,6 +1,4 @@
-"""The one test that really bundles: pip downloads aarch64/CPython 3.13 wheels from the package
-index. It needs the index, so it runs under the ``bundle`` marker (`make fuzz`, or
-`pytest -m bundle tests/infra`), not in `make test`.
+"""The one test that really bundles: pip downloads aarch64/CPython 3.13 wheels from PyPI.
 
 Every handler named in the template must be a module file of the asset; missing ones point at
 Lambda code not written yet."""
@@ -15,8 +13,6 @@ import pytest
 from infra import constants as c
 from infra.app import build_app
 from tests.infra.helpers import Resources, function_named
-
-pytestmark = pytest.mark.bundle
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +53,10 @@ def wheel_tags(dist_info: Path) -> list[str]:
 
 
 def built_for_lambda(tag: str) -> bool:
-    """Pure Python 3, or CPython 3.13 on aarch64 (a wheel needs one such tag)."""
-    return tag.startswith(("py3-", "cp313-")) and (tag.endswith("-any") or "aarch64" in tag)
+    """Pure Python 3, or CPython 3.13 (or the stable ABI from an older CPython: abi3) on aarch64."""
+    pure = tag.startswith("py3-") and tag.endswith("-any")
+    native = "aarch64" in tag and (tag.startswith("cp313-") or (tag.startswith("cp3") and "-abi3-" in tag))
+    return pure or native
 
 
 def test_asset_holds_runtime_dependencies_built_for_aarch64_python3(bundled: tuple[Resources, Path]) -> None:
@@ -73,9 +71,24 @@ def test_asset_holds_runtime_dependencies_built_for_aarch64_python3(bundled: tup
     assert not [p for p in asset_dir.rglob("*.so") if "x86_64" in p.name]
 
 
-def test_asset_leaves_out_tests_caches_and_boto3(bundled: tuple[Resources, Path]) -> None:
+def test_asset_leaves_out_tests_and_boto3(bundled: tuple[Resources, Path]) -> None:
     _, asset_dir = bundled
 
-    assert not list(asset_dir.rglob("__pycache__"))
     assert not (asset_dir / "lambdas" / "tests").exists()
     assert not (asset_dir / "boto3").exists()
+
+
+def test_asset_holds_unchecked_hash_bytecode_for_the_runtime_python_of_every_module(
+    bundled: tuple[Resources, Path],
+) -> None:
+    _, asset_dir = bundled
+    tag = f"cpython-{c.LAMBDA_PYTHON_VERSION.replace('.', '')}"
+    sources = [p for p in (asset_dir / "lambdas").rglob("*.py")] + list(
+        (asset_dir / "aws_lambda_powertools").rglob("*.py")
+    )
+    missing = [p for p in sources if not (p.parent / "__pycache__" / f"{p.stem}.{tag}.pyc").is_file()]
+    assert sources and missing == []
+    pyc = (asset_dir / "lambdas" / "__pycache__" / f"__init__.{tag}.pyc").read_bytes()
+    flags = int.from_bytes(pyc[4:8], "little")
+    assert flags == 0b01  # PEP 552: hash-based, not checked against the source (the zip drops mtimes)
+    assert not [p for p in asset_dir.rglob("*.pyc") if "cpython-311" in p.name or "cpython-312" in p.name]

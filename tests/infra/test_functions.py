@@ -32,7 +32,7 @@ def test_function_runs_python_313_on_arm64_with_its_size_and_timeout(
 
 def test_sizes_follow_the_workload() -> None:
     assert (c.UPLOAD.memory_mb, c.UPLOAD.timeout.to_seconds()) == (1024, 29)  # holds the file; HTTP API waits 30 s
-    assert c.IMPORTER.memory_mb == 1024 and c.IMPORTER.timeout.to_seconds() >= 300
+    assert c.IMPORTER.memory_mb == 3584 and c.IMPORTER.timeout.to_seconds() >= 300  # the capacity model's
     assert c.TOKEN.memory_mb == c.STATUS.memory_mb == 256
 
 

@@ -85,17 +85,18 @@ def test_result_reports_are_kept_thirty_days_and_old_versions_expire(template: T
 
 
 TABLE_ENV = {
-    schema.JOBS_TABLE: c.Env.JOBS_TABLE_NAME,
-    schema.ROSTER_TABLE: c.Env.ROSTER_TABLE_NAME,
-    schema.IDEMPOTENCY_TABLE: c.Env.IDEMPOTENCY_TABLE_NAME,
-    schema.TENANTS_TABLE: c.Env.TENANTS_TABLE_NAME,
+    schema.JOBS_TABLE: (c.IMPORTER, c.Env.JOBS_TABLE_NAME),
+    schema.ROSTER_TABLE: (c.IMPORTER, c.Env.ROSTER_TABLE_NAME),
+    schema.IDEMPOTENCY_TABLE: (c.IMPORTER, c.Env.IDEMPOTENCY_TABLE_NAME),
+    schema.TENANTS_TABLE: (c.AUTHORIZER, c.Env.TENANTS_TABLE_NAME),
 }
 
 
 @pytest.mark.parametrize("spec", schema.TABLES, ids=lambda s: s.local_name)
 def test_table_keys_and_ttl_come_from_schema(resources: Resources, spec: schema.TableSpec) -> None:
-    _, importer = function_named(resources, c.IMPORTER)
-    table_id = importer["Properties"]["Environment"]["Variables"][TABLE_ENV[spec]]["Ref"]
+    spec_of_reader, variable = TABLE_ENV[spec]
+    _, reader = function_named(resources, spec_of_reader)
+    table_id = reader["Properties"]["Environment"]["Variables"][variable]["Ref"]
     table = resources[table_id]["Properties"]
 
     keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]

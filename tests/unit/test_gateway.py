@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
+from lambdas.common import edge
 from lambdas.oauth.request import TokenRequest
 from local.authorizer import JwtAuthorizer
 from local.gateway import LAMBDA_MAX_EVENT, Gateway, to_http
@@ -104,12 +105,37 @@ def test_event_over_the_lambda_limit_is_413_before_the_handler(client, issuer, s
     assert seen == []
 
 
-def test_event_just_under_the_lambda_limit_reaches_the_handler(client, issuer, seen):
-    body = b"x" * (LAMBDA_MAX_EVENT * 3 // 4 - 8000)
+def test_body_at_the_edge_limit_reaches_the_handler_and_its_event_fits_the_lambda_limit(client, issuer, seen):
+    body = b"x" * edge.MAX_BASE64_BODY
     response = client.post(
         "/api/v1/upload", data=body, headers={**bearer(issuer), "Content-Type": "application/octet-stream"}
     )
     assert response.status_code == 200 and len(seen) == 1
+    assert len(json.dumps(seen[0])) <= LAMBDA_MAX_EVENT
+
+
+@pytest.mark.parametrize(
+    ("content_type", "limit"),
+    [("multipart/form-data; boundary=x", edge.MAX_BASE64_BODY), ("text/csv", edge.MAX_TEXT_BODY)],
+)
+def test_a_body_one_byte_over_the_edge_limit_is_413_with_the_advice_even_without_a_token(
+    client, seen, content_type, limit
+):
+    response = client.post("/api/v1/upload", data=b"x" * (limit + 1), headers={"Content-Type": content_type})
+    assert response.status_code == 413
+    assert response.json == {"code": "FILE_TOO_LARGE", "message": edge.TOO_LARGE_MESSAGE.format(limit=limit)}
+    assert "gzip" in response.json["message"] and "/api/v1/upload/url" in response.json["message"]
+    assert seen == []
+
+
+def test_a_chunked_body_is_411(client, seen):
+    response = client.post(
+        "/api/v1/upload",
+        input_stream=__import__("io").BytesIO(b"abc"),
+        environ_overrides={"HTTP_TRANSFER_ENCODING": "chunked", "CONTENT_LENGTH": ""},
+    )
+    assert (response.status_code, response.json["code"]) == (411, "LENGTH_REQUIRED")
+    assert seen == []
 
 
 def test_handler_answer_with_base64_body_and_cookies_is_decoded():
