@@ -125,7 +125,7 @@ class RosteringStack(Stack):
         log_group = logs.LogGroup(self, "BucketNotificationsHandlerLogs", retention=c.LOG_RETENTION)
         function = cast(CfnResource, handler.node.find_child("Resource"))
         function.add_property_override("LoggingConfig", {"LogGroup": log_group.log_group_name})
-        function.add_dependency(cast(CfnResource, log_group.node.default_child))
+        function.node.add_dependency(log_group)
         Validations.of(handler).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
