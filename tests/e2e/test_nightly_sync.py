@@ -81,14 +81,21 @@ def test_list_is_newest_first_with_a_working_next_token(one: Tenant) -> None:
     assert "errors" not in first["imports"][0] and "warnings" not in first["imports"][0]
 
 
-def test_a_big_update_is_held_then_approved(one: Tenant) -> None:
+def test_a_big_update_is_held_keeps_later_uploads_waiting_then_approved(one: Tenant) -> None:
+    # Given a 40-row update of the tenant's 40 groups with changeThreshold=25: HELD, nothing written
     held = one.upload(groups("second"), changeThreshold="25")
     job = one.wait(held)
     assert job["status"] == "HELD" and job["summary"]["updated"] == 40
+    # And a later upload of the tenant stays PENDING behind it
+    later = one.upload(b"group_name\nafter-the-hold\n")
+    time.sleep(3)
+    assert one.status(later)["status"] == "PENDING"
+    # When it is approved, then it completes with 40 updated, and the later one completes after it
     approved = one.call("POST", f"/api/v1/imports/{held}/approve")
     assert approved.status_code == 200 and approved.json()["result"]["status"] == "PENDING"
     done = one.wait(held, until=TERMINAL)
     assert done["status"] == "COMPLETED" and done["summary"]["updated"] == 40
+    assert one.wait(later, until=TERMINAL)["status"] == "COMPLETED"
     again = one.call("POST", f"/api/v1/imports/{held}/approve")
     assert again.status_code == 409 and again.json()["code"] == "INVALID_STATE"
 
