@@ -137,7 +137,6 @@ IMPORTER_TABLE_ACTIONS = (  # what lambdas/importer, jobs and roster call; no Sc
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 )
