@@ -30,6 +30,9 @@ TEMPLATE_KIND = {
 }
 
 
+THRESHOLD_STEP = Decimal("0.0001")  # a percentage to four decimal places
+
+
 def parse_threshold(raw: Any) -> Decimal | None:
     """``changeThreshold`` from a form field (text) or JSON (number): a percentage 0 to 100, or None
     when absent. Anything else is 400 ``MALFORMED_REQUEST``."""
@@ -43,7 +46,7 @@ def parse_threshold(raw: Any) -> Decimal | None:
         raise MalformedRequest(f"{FIELD} must be a number from 0 to 100, not {str(raw)[:40]!r}.") from None
     if not value.is_finite() or not 0 <= value <= 100:
         raise MalformedRequest(f"{FIELD} must be a number from 0 to 100, not {str(raw)[:40]!r}.")
-    return value
+    return value.quantize(THRESHOLD_STEP)  # DynamoDB numbers stop at 1E-130: 2.6e-147 would not store
 
 
 def exceeds(*, updated: int, existing: int, threshold: Decimal) -> bool:

@@ -86,7 +86,7 @@ class TenantLine:
             if job["status"] != JobStatus.PENDING:
                 return None
             counter = self._table.get_item(Key={PK: tenant, SK: LINE_SK}, ConsistentRead=True).get("Item")
-            last = int(counter["last"]) if counter is not None else 0
+            last = int((counter or {}).get("last", 0))  # the transaction's condition decides
             if self._take_ticket(tenant, reference_id, last):
                 return last + 1
         raise LineBusy(f"the line of tenant {tenant} is busy")
