@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import os
 
-from local.resources import resource_environment
-
-# Before any handler is imported: fake credentials (moto only) and no per-call JSON log lines or
-# metric blobs, so the table stays readable. Child processes inherit these.
+# Before anything of the service is imported (its logger reads the level once): fake credentials
+# (moto only) and no per-call JSON log lines or metric blobs, so the table stays readable. Child
+# processes inherit these.
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
@@ -23,6 +22,8 @@ os.environ.update(
         "POWERTOOLS_METRICS_NAMESPACE": "Rostering",
     }
 )
+from local.resources import resource_environment
+
 os.environ.update(resource_environment())
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)

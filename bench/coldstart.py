@@ -23,7 +23,7 @@ import lambdas
 from bench.harness import Figure
 from infra.bundling import precompile
 
-PROBE = "import time; t = time.perf_counter(); import lambdas.upload.handler; print(time.perf_counter() - t)"
+PROBE = "import time; t = time.perf_counter(); import lambdas.handlers.upload; print(time.perf_counter() - t)"
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
 
 

@@ -76,11 +76,11 @@ def store_calls(rows: int = 10_000) -> list[Figure]:
     from moto import mock_aws
 
     from lambdas.common.config import Settings
-    from lambdas.importer.handler import process_batch
+    from lambdas.handlers.importer import process_batch
     from local import moto_dynamodb
     from local.resources import create_bucket, create_tables
-    from tests.conftest import FakeLambdaContext
-    from tests.importer_fixtures import build_import_stack, sqs_event, upload_event
+    from testkit.context import FakeLambdaContext
+    from testkit.import_stack import build_import_stack, sqs_event, upload_event
 
     moto_dynamodb.install()
     with mock_aws():
@@ -153,9 +153,9 @@ def probe(reference_id: str, max_upload_bytes: int) -> None:
     import boto3
 
     from lambdas.common.config import PENDING_PREFIX, Settings
-    from lambdas.importer.handler import roster_services
     from lambdas.importer.messages import UploadArrived
     from lambdas.importer.pipeline import Importer
+    from lambdas.importer.wiring import roster_services
 
     settings = replace(Settings.from_env(), max_upload_bytes=max_upload_bytes)
     dynamodb = boto3.resource("dynamodb")
@@ -187,7 +187,7 @@ def _server_stack() -> Any:
 
     from lambdas.common.config import Settings
     from local.resources import create_bucket, create_import_queue, create_tables
-    from tests.importer_fixtures import ImportStack
+    from testkit.import_stack import ImportStack
 
     settings = Settings()
     s3, sqs = boto3.client("s3"), boto3.client("sqs")
@@ -211,9 +211,12 @@ def memory_growth(repeat: int, small: int = 10 * MB, large: int = 100 * MB) -> l
             env["IMPORT_QUEUE_URL"] = stack.settings.import_queue_url
             files = {size: users_file(size=size) for size in (small, large)}
             peaks: dict[int, list[int]] = {small: [], large: []}
-            for _ in range(repeat):
+            for run in range(repeat):
                 for size, content in files.items():
-                    reference_id = stack.seed_upload(content)
+                    # A tenant of its own per upload: each is the head of its tenant's line and is
+                    # planned at once (the earlier uploads are never imported, so they hold their line).
+                    tenant = f"bench-{run}-{size}"
+                    reference_id = stack.seed_upload(content, tenant=tenant)
                     answer = subprocess.run(
                         [sys.executable, "-m", "bench.importer", "probe", reference_id, str(limit)],
                         env=env,
@@ -222,7 +225,7 @@ def memory_growth(repeat: int, small: int = 10 * MB, large: int = 100 * MB) -> l
                         check=True,
                     )
                     peaks[size].append(int(answer.stdout.split()[-2]))
-                    job = stack.job(reference_id)
+                    job = stack.job(reference_id, tenant)
                     assert job.get("dispatched") and int(job["chunksTotal"]) > 1, job
         finally:
             os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -73,7 +73,7 @@ def _push(base: str, headers: dict[str, str], run: int) -> dict[str, Any]:
 
 
 def handover(repeat: int) -> list[Figure]:
-    from tests.e2e.conftest import free_port, start_stack
+    from testkit.local_stack import free_port, start_stack
 
     stack = start_stack(free_port())
     try:

@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.harness import Figure, interleaved
 from lambdas.intake.objects import BufferReader
-from tests.apigw import http_event
+from testkit.apigw import http_event
 
 MB = 1_000_000
 MIB = 1024 * 1024
@@ -63,9 +63,9 @@ class MemoryJobs:
 
 
 def handler_call(event: dict[str, Any]) -> Any:
+    from lambdas.handlers import upload as handler
     from lambdas.intake.service import IntakeService
-    from lambdas.upload import handler
-    from tests.conftest import FakeLambdaContext
+    from testkit.context import FakeLambdaContext
 
     service = IntakeService(handler.settings, jobs=MemoryJobs(), objects=SendingObjects())  # type: ignore[arg-type]
     handler.service = lambda: service  # type: ignore[assignment]
@@ -119,7 +119,7 @@ def upload_gzip(repeat: int) -> list[Figure]:
 
 
 IMPORT_PROBE = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
-HANDLER_IMPORT = "import lambdas.upload.handler"
+HANDLER_IMPORT = "import lambdas.handlers.upload"
 FLOOR_IMPORT = (
     "import boto3; from aws_lambda_powertools import Logger, Metrics; "
     "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver"

@@ -72,7 +72,7 @@ class FunctionSpec:
 
     @property
     def handler(self) -> str:
-        return f"lambdas.{self.name}.handler.lambda_handler"
+        return f"lambdas.handlers.{self.name}.lambda_handler"
 
 
 UPLOAD = FunctionSpec(

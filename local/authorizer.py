@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol
 
-from lambdas.authorizer.handler import decide
 from lambdas.authorizer.tokens import (
     ALGORITHM,
     AuthorizerDenied,
@@ -30,6 +29,7 @@ from lambdas.authorizer.tokens import (
     Unauthorized,
 )
 from lambdas.common.routes import scopes_of
+from lambdas.handlers.authorizer import decide
 
 Forbidden = ScopeMissing  # API Gateway's word for it
 

@@ -22,7 +22,6 @@ def resource_environment() -> dict[str, str]:
         Env.IDEMPOTENCY_TABLE_NAME: schema.IDEMPOTENCY_TABLE.local_name,
         Env.TENANTS_TABLE_NAME: schema.TENANTS_TABLE.local_name,
         Env.EVENT_BUS_NAME: schema.EVENT_BUS_LOCAL_NAME,
-        Env.TENANTS_TABLE_NAME: schema.TENANTS_TABLE.local_name,
         Env.WEBHOOK_KEY_ID: schema.WEBHOOK_KEY_LOCAL_ALIAS,
     }
 

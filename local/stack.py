@@ -100,7 +100,7 @@ class LocalStack:
         )
         gateway = Gateway(
             handlers={
-                name: importlib.import_module(f"lambdas.{name}.handler").lambda_handler for name in routes.functions()
+                name: importlib.import_module(f"lambdas.handlers.{name}").lambda_handler for name in routes.functions()
             },
             authorizer=authorizer,
             extra_documents={"/openapi.yaml": ("application/yaml", OPENAPI.read_bytes())},
@@ -111,9 +111,7 @@ class LocalStack:
         """Lambda's SQS event source mappings: the importer on the import queue, the dead-letter
         consumer on its DLQ (a message lands there after maxReceiveCount failed receives), the
         webhook delivery on its queue."""
-        from lambdas.deadletter import handler as deadletter
-        from lambdas.delivery import handler as delivery
-        from lambdas.importer import handler as importer
+        from lambdas.handlers import deadletter, delivery, importer
         from local.pump import QueuePump
 
         sqs = boto3.client("sqs")

@@ -10,7 +10,7 @@ from typing import Any
 
 from lambdas.oauth.cognito import TokenEndpoint
 from local.issuer import LocalIssuer
-from tests.apigw import load_event
+from testkit.apigw import load_event
 
 ISSUER_URL = "http://127.0.0.1:9999/local_pool"
 CLIENT_ID = "tenant-a-client"
@@ -34,7 +34,7 @@ def token_event(
     authorization: str | None = None,
     path: str = "/api/v1/oauth2/tokens",
 ) -> dict[str, Any]:
-    """The canonical token-route event (tests/events/token_request.json) with another body and headers."""
+    """The canonical token-route event (testkit/events/token_request.json) with another body and headers."""
     event = copy.deepcopy(load_event("token_request.json"))
     event["routeKey"] = event["requestContext"]["routeKey"] = f"POST {path}"
     event["rawPath"] = event["requestContext"]["http"]["path"] = path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -13,6 +12,7 @@ from hypothesis import settings as hypothesis_settings
 
 from lambdas.common.config import Env
 from local.resources import resource_environment
+from testkit.context import FakeLambdaContext
 
 # Bounded property runs in `make test`; `make fuzz` selects the long profile.
 hypothesis_settings.register_profile("default", max_examples=40, deadline=None)
@@ -43,20 +43,6 @@ os.environ.pop("AWS_PROFILE", None)
 from local import moto_dynamodb  # noqa: E402
 
 moto_dynamodb.install()
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "test-function"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    log_group_name: str = "/aws/lambda/test-function"
-    log_stream_name: str = "2026/11/28/[$LATEST]0000"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
 
 
 @pytest.fixture

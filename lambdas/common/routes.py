@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 class Route:
     method: str
     path: str  # "/api/v1/status/{referenceId}"
-    function: str  # the Lambda that serves it: lambdas/<function>/handler.py
+    function: str  # the Lambda that serves it: lambdas/handlers/<function>.py
     scopes: tuple[str, ...] | None  # any one of them; None: no authorizer
     aliases: tuple[str, ...] = ()  # the same route under another path (the public docs' paths)
 

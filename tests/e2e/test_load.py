@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import TENANTS, RunningStack
+from testkit.local_stack import TENANTS, RunningStack
 
 pytestmark = pytest.mark.e2e
 

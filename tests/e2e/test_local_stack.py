@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from lambdas.common import edge
-from tests.e2e.conftest import TENANTS, RunningStack, free_port, start_stack
+from testkit.local_stack import TENANTS, RunningStack, free_port, start_stack
 
 pytestmark = pytest.mark.e2e
 

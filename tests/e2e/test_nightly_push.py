@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import RunningStack
+from testkit.local_stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from lambdas.webhooks.signing import verify
-from tests.e2e.conftest import TENANTS, RunningStack, free_port, start_stack
+from testkit.local_stack import TENANTS, RunningStack, free_port, start_stack
 from tests.webhook_fixtures import Receiver, receiver
 
 TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED", "DISCARDED", "ABORTED"}

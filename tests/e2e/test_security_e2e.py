@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from jose import jwk, jwt
 
 from lambdas.common.config import DEFAULT_BUCKET_NAME
-from tests.e2e.conftest import RunningStack
+from testkit.local_stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import TENANTS, RunningStack
+from testkit.local_stack import TENANTS, RunningStack
 from tests.e2e.test_local_stack import auth, upload, wait_terminal
 
 pytestmark = pytest.mark.e2e

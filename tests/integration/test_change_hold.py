@@ -13,7 +13,7 @@ import pytest
 
 from lambdas.common.config import Settings
 from lambdas.common.errors import InvalidState, NotFound
-from lambdas.importer import handler as importer_handler
+from lambdas.handlers import importer as importer_handler
 from lambdas.importer import messages
 from lambdas.jobs.control import JobControl
 from lambdas.jobs.events import JobEvents
@@ -24,8 +24,8 @@ from lambdas.jobs.store import JobStore
 from lambdas.roster.apply import apply_rows
 from lambdas.roster.store import Entity, RosterStore
 from lambdas.tenants.settings import TenantSettings
-from tests.apigw import TENANT_A, TENANT_B
-from tests.importer_fixtures import ImportStack, build_import_stack, sqs_event, upload_event
+from testkit.apigw import TENANT_A, TENANT_B
+from testkit.import_stack import ImportStack, build_import_stack, sqs_event, upload_event
 from tests.roster_fixtures import FAST_HASHER, planned
 
 

@@ -19,6 +19,7 @@ NEEDS = {
     "status": Env.JOBS_TABLE_NAME,
     "token": Env.TOKEN_ENDPOINT_URL,
     "importer": Env.IMPORT_QUEUE_URL,
+    "deadletter": Env.IMPORT_QUEUE_URL,
     "control": Env.WEBHOOK_KEY_ID,
     "delivery": Env.WEBHOOK_QUEUE_URL,
 }
@@ -26,7 +27,7 @@ NEEDS = {
 
 def _import(function: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", f"import lambdas.{function}.handler"],
+        [sys.executable, "-c", f"import lambdas.handlers.{function}"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -37,7 +38,7 @@ def _import(function: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 
 
 def test_every_function_is_covered():
-    assert set(functions()) | {"importer", "delivery"} == set(NEEDS)
+    assert set(functions()) | {"importer", "deadletter", "delivery"} == set(NEEDS)
 
 
 @pytest.mark.parametrize("function", sorted(NEEDS))

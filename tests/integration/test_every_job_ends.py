@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from lambdas.common.config import CHUNKS_PREFIX, FAILED_PREFIX, PENDING_PREFIX, RESULTS_PREFIX, Settings
-from lambdas.deadletter import handler as deadletter
-from lambdas.importer import handler
+from lambdas.handlers import deadletter
+from lambdas.handlers import importer as handler
 from lambdas.importer.messages import ChunkReady
 from lambdas.jobs.line import TenantLine
 from lambdas.roster.store import Entity, RosterStore
-from tests.apigw import TENANT_A
-from tests.importer_fixtures import ImportStack, build_import_stack, s3_put_body, sqs_event, upload_event, users_csv
+from testkit.apigw import TENANT_A
+from testkit.import_stack import ImportStack, build_import_stack, s3_put_body, sqs_event, upload_event, users_csv
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from lambdas.common.config import Settings
-from lambdas.importer import handler
-from tests.importer_fixtures import ImportStack, build_import_stack, sqs_event, upload_event, users_csv
+from lambdas.handlers import importer as handler
+from testkit.import_stack import ImportStack, build_import_stack, sqs_event, upload_event, users_csv
 
 ORGANIZATIONS = """\
 hierarchy_organizationId,hierarchy_organizationName,hierarchy_organizationDescription,hierarchy_parentOrganizationId

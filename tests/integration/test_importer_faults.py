@@ -27,13 +27,14 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from lambdas.common.config import CHUNKS_PREFIX, FAILED_PREFIX, PENDING_PREFIX, PROCESSED_PREFIX, Settings
-from lambdas.importer import handler
+from lambdas.handlers import importer as handler
+from lambdas.importer import wiring
 from lambdas.importer.pipeline import Importer
 from lambdas.jobs.line import TenantLine
 from lambdas.roster.store import Entity, RosterStore
 from local.resources import create_bucket, create_tables
-from tests.conftest import FakeLambdaContext
-from tests.importer_fixtures import ImportStack, build_import_stack, s3_put_body, sqs_event, users_csv
+from testkit.context import FakeLambdaContext
+from testkit.import_stack import ImportStack, build_import_stack, s3_put_body, sqs_event, users_csv
 
 # Every write API of the services the importer talks to (botocore event names use these ids).
 WRITE_OPERATIONS = {
@@ -121,7 +122,7 @@ class World:
         settings = replace(self.stack.settings, import_chunk_rows=chunk_rows, import_line_recheck_seconds=900)
         return Importer.build(
             settings,
-            handler.roster_services(settings, clients["dynamodb"]),
+            wiring.roster_services(settings, clients["dynamodb"]),
             dynamodb=clients["dynamodb"],
             s3=clients["s3"],
             sqs=clients["sqs"],

@@ -24,14 +24,14 @@ from lambdas.common.config import (
     RESULTS_PREFIX,
     Settings,
 )
-from lambdas.importer import handler
+from lambdas.handlers import importer as handler
 from lambdas.importer.chunks import RosterServices
 from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.store import JobStore
 from lambdas.roster.contract import PlannedRow, RowOutcome
 from lambdas.roster.store import Entity, RosterStore
-from tests.apigw import TENANT_A
-from tests.importer_fixtures import (
+from testkit.apigw import TENANT_A
+from testkit.import_stack import (
     USERS_HEADER,
     ImportStack,
     build_import_stack,

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from lambdas.common.config import CHUNKS_PREFIX, FAILED_PREFIX, PENDING_PREFIX, PROCESSED_PREFIX, Settings
-from lambdas.importer import handler
+from lambdas.handlers import importer as handler
 from local.resources import create_bucket, create_tables
-from tests.conftest import FakeLambdaContext
-from tests.importer_fixtures import ImportStack, build_import_stack, sqs_event, upload_event
+from testkit.context import FakeLambdaContext
+from testkit.import_stack import ImportStack, build_import_stack, sqs_event, upload_event
 
 EXAMPLES = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 TERMINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"}

@@ -9,14 +9,14 @@ import pytest
 
 from lambdas.common.config import Settings
 from lambdas.common.errors import InvalidState, MalformedRequest, NotFound
-from lambdas.importer import handler as importer_handler
+from lambdas.handlers import importer as importer_handler
 from lambdas.jobs.control import JobControl, decode_token, parse_list_query
 from lambdas.jobs.events import JobEvents
 from lambdas.jobs.line import TenantLine
 from lambdas.jobs.objects import JobFiles
 from lambdas.roster.store import Entity, RosterStore
-from tests.apigw import TENANT_A, TENANT_B
-from tests.importer_fixtures import ImportStack, build_import_stack, new_reference, upload_event, users_csv
+from testkit.apigw import TENANT_A, TENANT_B
+from testkit.import_stack import ImportStack, build_import_stack, new_reference, upload_event, users_csv
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import pytest
 
 from lambdas.common.config import FAILED_PREFIX, PENDING_PREFIX, Settings
 from lambdas.common.errors import ApiError
-from lambdas.importer import handler
+from lambdas.handlers import importer as handler
 from lambdas.intake.content import check_csv_content
 from lambdas.roster.store import Entity, RosterStore
-from tests.apigw import TENANT_A
-from tests.importer_fixtures import USERS_HEADER, ImportStack, build_import_stack, upload_event, users_csv
+from testkit.apigw import TENANT_A
+from testkit.import_stack import USERS_HEADER, ImportStack, build_import_stack, upload_event, users_csv
 
 GOOD = users_csv(2)
 REFUSED = {

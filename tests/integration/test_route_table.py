@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lambdas.common import routes
-from tests.apigw import http_event
+from testkit.apigw import http_event
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ("lambdas", "local", "infra", "ops", "app.py")
@@ -26,7 +26,7 @@ def _concrete(path: str) -> str:
 @pytest.mark.parametrize(("route", "path"), PATHS, ids=IDS)
 def test_every_path_of_the_table_reaches_its_function_s_resolver(route: routes.Route, path: str, lambda_context):
     # Given a caller with no scope at all (the authorized routes answer 403 before touching AWS)
-    handler = importlib.import_module(f"lambdas.{route.function}.handler")
+    handler = importlib.import_module(f"lambdas.handlers.{route.function}")
     event = http_event(route.method, _concrete(path), tenant="t", scopes=())
 
     # When the function's handler receives the event
@@ -41,7 +41,7 @@ def test_every_path_of_the_table_reaches_its_function_s_resolver(route: routes.R
 
 
 def test_an_unknown_path_is_not_served(lambda_context):
-    handler = importlib.import_module("lambdas.status.handler")
+    handler = importlib.import_module("lambdas.handlers.status")
     answer = handler.lambda_handler(http_event("GET", "/api/v1/nothing/here"), lambda_context)
     assert answer["statusCode"] == 404
 

@@ -21,20 +21,19 @@ from urllib3 import encode_multipart_formdata
 
 from lambdas.common.config import PENDING_PREFIX, Settings
 from lambdas.common.observability import logger
-from lambdas.importer import handler as importer_handler
+from lambdas.handlers import importer as importer_handler
+from lambdas.handlers import status as status_handler
+from lambdas.handlers import token as token_handler
+from lambdas.handlers import upload as upload_handler
 from lambdas.importer.pipeline import Importer
 from lambdas.intake.objects import ObjectStore
 from lambdas.intake.service import IntakeService
 from lambdas.jobs.store import JobStore
-from lambdas.status import handler as status_handler
-from lambdas.token import handler as token_handler
-from lambdas.upload import handler as upload_handler
 from local.issuer import LocalIssuer
 from local.resources import create_bucket, create_tables
-from tests.apigw import TENANT_A, TENANT_B, http_event, response_json
-from tests.auth_fixtures import CLIENT_ID, CLIENT_SECRET, CLIENTS, ISSUER_URL, FakeCognito, token_event
-from tests.conftest import FakeLambdaContext
-from tests.importer_fixtures import (
+from testkit.apigw import TENANT_A, TENANT_B, http_event, response_json
+from testkit.context import FakeLambdaContext
+from testkit.import_stack import (
     ImportStack,
     build_import_stack,
     new_reference,
@@ -42,6 +41,7 @@ from tests.importer_fixtures import (
     status_event,
     upload_event,
 )
+from tests.auth_fixtures import CLIENT_ID, CLIENT_SECRET, CLIENTS, ISSUER_URL, FakeCognito, token_event
 
 READ_ROUTES = (
     "/api/v1/status/{referenceId}",

@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from lambdas.common.config import Settings
-from lambdas.importer import handler as importer_handler
-from lambdas.status import handler
-from tests.apigw import TENANT_B, response_json
-from tests.importer_fixtures import (
+from lambdas.handlers import importer as importer_handler
+from lambdas.handlers import status as handler
+from testkit.apigw import TENANT_B, response_json
+from testkit.import_stack import (
     ImportStack,
     build_import_stack,
     new_reference,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from lambdas.common.config import Settings
-from lambdas.importer import handler
+from lambdas.handlers import importer as handler
 from lambdas.roster.store import Entity, RosterStore
-from tests.apigw import TENANT_A
-from tests.importer_fixtures import ImportStack, build_import_stack, upload_event
+from testkit.apigw import TENANT_A
+from testkit.import_stack import ImportStack, build_import_stack, upload_event
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "tao"
 SESSION_SAMPLES = (

@@ -11,13 +11,13 @@ import boto3
 import pytest
 
 from lambdas.common.config import Settings
-from lambdas.importer import handler
+from lambdas.handlers import importer as handler
 from lambdas.jobs.line import ENTRY_PREFIX, LINE_SK, TenantLine
 from lambdas.jobs.queries import JobQueries
 from lambdas.jobs.store import PK, SK
 from lambdas.roster.store import Entity, RosterStore
-from tests.apigw import TENANT_A, TENANT_B
-from tests.importer_fixtures import ImportStack, build_import_stack, sqs_event, upload_event, users_csv
+from testkit.apigw import TENANT_A, TENANT_B
+from testkit.import_stack import ImportStack, build_import_stack, sqs_event, upload_event, users_csv
 
 GROUPS = b"group_name,group_description\r\nmaths,Maths\r\nart,Art\r\nchess,Chess\r\n"
 

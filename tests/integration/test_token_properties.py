@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from lambdas.token import handler
+from lambdas.handlers import token as handler
 from local.issuer import LocalIssuer
-from tests.apigw import response_json
+from testkit.apigw import response_json
 from tests.auth_fixtures import BOUNDARY, CLIENT_ID, CLIENT_SECRET, CLIENTS, ISSUER_URL, FakeCognito, basic, token_event
 
 ANSWERS = {

@@ -12,10 +12,10 @@ import pytest
 from jose import jwt
 
 from lambdas.common.observability import logger
+from lambdas.handlers import token as handler
 from lambdas.oauth.cognito import TokenEndpoint
-from lambdas.token import handler
 from local.issuer import DEFAULT_LOCAL_CLIENTS, LocalIssuer, parse_clients
-from tests.apigw import load_event, response_json
+from testkit.apigw import load_event, response_json
 from tests.auth_fixtures import (
     BOUNDARY,
     CLIENT_ID,

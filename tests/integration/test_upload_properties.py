@@ -15,13 +15,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from lambdas.handlers import upload as handler
 from lambdas.intake.objects import ObjectStore
 from lambdas.intake.service import IntakeService
 from lambdas.jobs.store import JobStore
-from lambdas.upload import handler
 from local.resources import create_bucket, create_tables
-from tests.apigw import http_event, response_json
-from tests.conftest import FakeLambdaContext
+from testkit.apigw import http_event, response_json
+from testkit.context import FakeLambdaContext
 
 REFUSALS = {
     (400, "MALFORMED_REQUEST"),

@@ -16,12 +16,12 @@ import pytest
 from botocore.exceptions import ClientError
 from urllib3 import encode_multipart_formdata
 
+from lambdas.handlers import upload as handler
 from lambdas.intake.form import clean_file_name
 from lambdas.intake.objects import ObjectStore
 from lambdas.intake.service import IntakeService
 from lambdas.jobs.store import JobStore
-from lambdas.upload import handler
-from tests.apigw import TENANT_A, http_event, response_json
+from testkit.apigw import TENANT_A, http_event, response_json
 
 USERS_CSV = b"user_username,user_name,user_password\r\njdoe,John Doe,Secret#123\r\n"
 UPLOAD = "/api/v1/upload"

@@ -14,7 +14,7 @@ import pytest
 
 from lambdas.common.config import Settings
 from lambdas.common.errors import InvalidWebhookUrl, MalformedRequest, NotFound
-from lambdas.delivery import handler
+from lambdas.handlers import delivery as handler
 from lambdas.jobs.events import JobEvents
 from lambdas.webhooks.delivery import Deliverer, RetryPolicy
 from lambdas.webhooks.service import WebhookSettings
@@ -22,7 +22,7 @@ from lambdas.webhooks.signing import verify
 from lambdas.webhooks.store import SecretBox, WebhookStore
 from lambdas.webhooks.urls import UrlPolicy
 from local.resources import create_webhook_key, create_webhook_queue
-from tests.apigw import TENANT_A, TENANT_B
+from testkit.apigw import TENANT_A, TENANT_B
 from tests.webhook_fixtures import receiver, silent_receiver
 
 REF = "0f8fad5b-d9cb-469f-a165-70867728950e"

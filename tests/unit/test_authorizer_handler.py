@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from lambdas.authorizer import handler
 from lambdas.authorizer.registry import TenantRegistry
 from lambdas.authorizer.tokens import TokenVerifier
+from lambdas.handlers import authorizer as handler
 from lambdas.oauth.request import TokenRequest
 from local.authorizer import authorizer_event
 from local.issuer import LocalIssuer

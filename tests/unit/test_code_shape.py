@@ -1,5 +1,7 @@
 """The shape rules ruff cannot check: no function over 50 lines (decorators and docstring
-included), no ``exec``/``eval``, and no two classes of one name, in every package of the repo."""
+included), no ``exec``/``eval``, no two classes of one name, and the folder convention (every
+Lambda entry point is ``lambdas/handlers/<function>.py``, nothing imports a handler), in every
+package of the repo."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("lambdas", "local", "infra", "ops", "rostercli", "bench", "tests")
+PACKAGES = ("lambdas", "local", "infra", "ops", "rostercli", "bench", "testkit", "tests")
 MAX_FUNCTION_LINES = 50
 GENERATORS = {"exec", "eval", "compile"}
 
@@ -57,3 +59,31 @@ def test_no_two_classes_of_the_server_share_a_name():
                 if isinstance(node, ast.ClassDef):
                     places[node.name].append(_where(path, node))
     assert {name: where for name, where in places.items() if len(where) > 1} == {}
+
+
+def test_every_function_is_one_module_of_lambdas_handlers():
+    from infra import constants
+
+    specs = {v.name for v in vars(constants).values() if isinstance(v, constants.FunctionSpec)}
+    handlers = {f.stem for f in (ROOT / "lambdas" / "handlers").glob("*.py") if f.stem != "__init__"}
+    assert specs == handlers
+    entry_points = [
+        _where(path, node)
+        for path, tree in MODULES
+        if path.is_relative_to(ROOT / "lambdas") and not path.is_relative_to(ROOT / "lambdas" / "handlers")
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef) and node.name == "lambda_handler"
+    ]
+    assert entry_points == []
+
+
+def test_no_server_module_imports_a_handler():
+    """Handlers are the top of the house: the local stack loads them by name, nothing else imports them."""
+    importers = [
+        _where(path, node)
+        for path, tree in MODULES
+        if path.relative_to(ROOT).parts[0] in ("lambdas", "infra", "ops")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lambdas.handlers")
+    ]
+    assert importers == []

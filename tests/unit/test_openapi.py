@@ -32,13 +32,13 @@ def test_routes_with_an_authorizer_require_the_bearer_scheme_and_token_routes_do
 
 
 def test_every_application_error_code_is_listed():
-    from lambdas.common import errors
+    from lambdas.common import edge, errors
 
     codes = {
         cls.code
         for cls in vars(errors).values()
         if isinstance(cls, type) and issubclass(cls, errors.ApiError) and cls.status < 500 and cls.code != "FORBIDDEN"
-    } | {"UPLOAD_ERROR"}
+    } | {"UPLOAD_ERROR", edge.LENGTH_REQUIRED_CODE}
     assert codes == set(SPEC["components"]["schemas"]["Error"]["properties"]["code"]["enum"])
 
 

@@ -4,6 +4,7 @@ so no job stays ``PROCESSING`` past its lease plus retries and the tenant's line
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -11,10 +12,18 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.common.config import Settings
 from lambdas.common.observability import logger, metrics
-from lambdas.importer.handler import default_importer
+from lambdas.importer import wiring
 from lambdas.importer.messages import parse_body
 from lambdas.importer.pipeline import Importer
+
+settings = Settings.from_env(require=wiring.REQUIRED)
+
+
+@cache
+def default_importer() -> Importer:
+    return wiring.build_importer(settings)
 
 
 def process_batch(event: dict[str, Any], context: LambdaContext, importer: Importer) -> PartialItemFailureResponse:

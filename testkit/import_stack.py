@@ -18,13 +18,13 @@ import boto3
 from lambdas.common.config import PENDING_PREFIX, Settings
 from lambdas.common.schema import EVENT_SOURCE
 from lambdas.importer.chunks import RosterServices
-from lambdas.importer.handler import roster_services
 from lambdas.importer.pipeline import Importer
+from lambdas.importer.wiring import roster_services
 from lambdas.intake.objects import UploadMetadata
 from lambdas.jobs.objects import source_key
 from lambdas.jobs.store import JobStore
 from local.resources import create_import_queue
-from tests.apigw import BOTH_SCOPES, TENANT_A, load_event
+from testkit.apigw import BOTH_SCOPES, TENANT_A, load_event
 
 USERS_HEADER = "user_username,user_name,user_password"
 

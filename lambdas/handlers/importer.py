@@ -5,51 +5,25 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.common.config import Env, Settings
+from lambdas.common.config import Settings
 from lambdas.common.observability import logger, metrics
-from lambdas.importer.chunks import RosterServices
+from lambdas.importer import wiring
 from lambdas.importer.messages import parse_body
 from lambdas.importer.pipeline import Importer, RetryLater
-from lambdas.roster.apply import apply_rows
-from lambdas.roster.passwords import PasswordHasher
-from lambdas.roster.planner import Planner
-from lambdas.roster.store import RosterStore
-
-
-def roster_services(settings: Settings, dynamodb: Any) -> RosterServices:
-    """The roster side of the importer: the planner, apply, the roster store and the hasher."""
-    return RosterServices(
-        start_planner=Planner.start,
-        apply=apply_rows,
-        store=RosterStore(settings.roster_table, resource=dynamodb),
-        hasher=PasswordHasher(settings.password_hash_log2_n),
-    )
-
 
 # Cold start: the settings are checked at import (a missing name fails the init); the importer
 # and its boto3 clients are built on first use, once per container.
-settings = Settings.from_env(
-    require=(
-        Env.BUCKET_NAME,
-        Env.JOBS_TABLE_NAME,
-        Env.ROSTER_TABLE_NAME,
-        Env.TENANTS_TABLE_NAME,
-        Env.EVENT_BUS_NAME,
-        Env.IMPORT_QUEUE_URL,
-    )
-)
+settings = Settings.from_env(require=wiring.REQUIRED)
 
 
 @cache
 def default_importer() -> Importer:
-    dynamodb = boto3.resource("dynamodb")
-    return Importer.build(settings, roster_services(settings, dynamodb), dynamodb=dynamodb)
+    return wiring.build_importer(settings)
 
 
 def process_batch(event: dict[str, Any], context: LambdaContext, importer: Importer) -> PartialItemFailureResponse:

@@ -1,1 +1,0 @@
-"""Job control and webhook settings Lambda."""

@@ -1,1 +1,0 @@
-"""Status and download routes: read a job and fetch its result report."""
