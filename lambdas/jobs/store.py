@@ -251,11 +251,19 @@ class JobStore:
         )
 
     def ensure_pending(
-        self, *, tenant: str, reference_id: str, file_name: str, dry_run: bool, source: str, now: int
+        self,
+        *,
+        tenant: str,
+        reference_id: str,
+        file_name: str,
+        dry_run: bool,
+        source: str,
+        now: int,
+        change_threshold: Decimal | None = None,
     ) -> bool:
         """Recreate the ``PENDING`` job of a stored object whose job record is missing (the object's
-        metadata is the source of truth; its file is here, so its upload deadline is ``now``).
-        Returns False when a job already exists."""
+        metadata is the source of truth, the upload's ``changeThreshold`` included; its file is
+        here, so its upload deadline is ``now``). Returns False when a job already exists."""
         try:
             self.create_pending(
                 tenant=tenant,
@@ -264,6 +272,7 @@ class JobStore:
                 dry_run=dry_run,
                 upload_deadline=now,
                 source=source,
+                change_threshold=change_threshold,
             )
         except ClientError as error:
             if _is_conditional_failure(error):
