@@ -160,6 +160,10 @@ WEBHOOK_VISIBILITY_TIMEOUT = Duration.seconds(DELIVERY.timeout.to_seconds() * 6)
 WEBHOOK_MAX_RECEIVE_COUNT = schema.WEBHOOK_MAX_RECEIVE_COUNT
 WEBHOOK_RETENTION = Duration.seconds(schema.WEBHOOK_RETENTION_SECONDS)
 WEBHOOKS_ABANDONED_METRIC = "WebhookDeliveriesAbandoned"
+# The bus rule's target (the delivery queue): EventBridge's own retry policy, written out (its
+# defaults), and the delivery DLQ for an event it still could not put on the queue (else dropped).
+WEBHOOK_RULE_MAX_EVENT_AGE = Duration.hours(24)
+WEBHOOK_RULE_RETRY_ATTEMPTS = 185
 
 # --- api -----------------------------------------------------------------------------------------
 # The routes themselves: lambdas/common/routes.py (method, path, aliases, function, scopes).
