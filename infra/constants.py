@@ -154,6 +154,10 @@ IMPORT_MAX_CONCURRENCY = 50  # caps the chunk fan-out (and DynamoDB write rate) 
 WEBHOOK_MAX_CONCURRENCY = 5
 WEBHOOK_TIMEOUT_SECONDS = SETTINGS_DEFAULTS.webhook_timeout_seconds  # one attempt, inside the function's timeout
 WEBHOOKS_ABANDONED_METRIC = "WebhookDeliveriesAbandoned"
+# The bus rule's target (the delivery queue): EventBridge's own retry policy, written out (its
+# defaults), and the delivery DLQ for an event it still could not put on the queue (else dropped).
+WEBHOOK_RULE_MAX_EVENT_AGE = Duration.hours(24)
+WEBHOOK_RULE_RETRY_ATTEMPTS = 185
 
 # --- api -----------------------------------------------------------------------------------------
 # The routes themselves: lambdas/common/routes.py (method, path, aliases, function, scopes).

@@ -1,5 +1,5 @@
 """Webhook delivery: the job events bus → a rule (HELD and terminal states) → the delivery queue
-(+DLQ) → the delivery Lambda with partial batch responses. Retries are the queue's: a failed
+(+DLQ, also the rule target's DLQ) → the delivery Lambda with partial batch responses. Retries are the queue's: a failed
 attempt's message comes back after the backoff the function sets (ChangeMessageVisibility), for
 24 hours; a message that keeps crashing the function reaches the DLQ after the queue's
 ``max_receive_count`` receives (``lambdas.common.schema.WEBHOOK_QUEUE``). Signing secrets are
@@ -41,7 +41,14 @@ class Webhooks(Construct):
             "JobEvents",
             event_bus=bus,
             event_pattern=_pattern(),
-            targets=[targets.SqsQueue(self.queue)],
+            targets=[
+                targets.SqsQueue(
+                    self.queue,
+                    dead_letter_queue=self.dlq,
+                    max_event_age=c.WEBHOOK_RULE_MAX_EVENT_AGE,
+                    retry_attempts=c.WEBHOOK_RULE_RETRY_ATTEMPTS,
+                )
+            ],
             description="HELD and terminal import states to the webhook delivery queue",
         )
         self.handler = PythonFunction(
