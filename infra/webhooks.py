@@ -1,9 +1,9 @@
 """Webhook delivery: the job events bus → a rule (HELD and terminal states) → the delivery queue
-(+DLQ, also the rule target's DLQ) → the delivery Lambda with partial batch responses. Retries are the queue's: a failed
-attempt's message comes back after the backoff the function sets (ChangeMessageVisibility), for
-24 hours; a message that keeps crashing the function reaches the DLQ after the queue's
-``max_receive_count`` receives (``lambdas.common.schema.WEBHOOK_QUEUE``). Signing secrets are
-sealed with this construct's KMS key."""
+(+DLQ, also the rule target's DLQ) → the delivery Lambda with partial batch responses. Retries are
+the queue's: a failed attempt's message comes back after the backoff the function sets
+(ChangeMessageVisibility), for 24 hours; a message that keeps crashing the function reaches the DLQ
+after the queue's ``max_receive_count`` receives (``lambdas.common.schema.WEBHOOK_QUEUE``). Signing
+secrets are sealed with this construct's KMS key."""
 
 from __future__ import annotations
 
