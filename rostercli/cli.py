@@ -81,9 +81,10 @@ UPLOAD_HELP = """\
 The route is chosen by size: direct when the multipart body fits the 6 MB Lambda event once base64-encoded
 (raw body up to 4,400,000 bytes), gzip-compressed (FILE.csv.gz) when that makes it fit, else a presigned
 S3 POST. Direct and gzip uploads carry an Idempotency-Key derived from the file's content (sha256 of the
-decompressed bytes, and the dry-run flag), so a retried cron job is not imported twice: within 24 h the API
-answers the same file with the first referenceId. To import the same bytes again on purpose, pass another
---idempotency-key. The presigned route has no idempotency key: a re-run uploads and imports the file again.
+decompressed bytes), the dry-run flag and the change threshold, so a retried cron job is not imported twice:
+within 24 h the API answers the same file with the first referenceId. To import the same bytes again on
+purpose, pass another --idempotency-key. The presigned route has no idempotency key: a re-run uploads and
+imports the file again.
 Failed requests (connection errors, 429, 5xx) are retried with exponential backoff; a 4xx never is.
 """
 
@@ -259,7 +260,9 @@ def command_upload(client: Client, args: argparse.Namespace) -> Exit:
         raise UsageError(f"cannot read {args.file}: {error}") from None
     key = None
     if upload.route is not Route.PRESIGNED:
-        key = args.idempotency_key or idempotency_key(upload.csv, dry_run=args.dry_run)
+        key = args.idempotency_key or idempotency_key(
+            upload.csv, dry_run=args.dry_run, change_threshold=args.change_threshold
+        )
     progress, close = upload_progress(len(upload.payload), sys.stderr)
     try:
         result = client.upload(

@@ -42,13 +42,16 @@ def choose_route(csv_size: int, file_name: str, gzip_size: Callable[[], int]) ->
     return Route.PRESIGNED
 
 
-def idempotency_key(csv: bytes, *, dry_run: bool) -> str:
+def idempotency_key(csv: bytes, *, dry_run: bool, change_threshold: float | None = None) -> str:
     """Derived from the decompressed bytes, so a re-run of the same job (a retried cron) is not imported twice.
 
     The dry-run flag is part of the key: a dry run followed by the real upload of the same file must import.
+    So is the change threshold (the server answers the same key with another threshold 409); without one the
+    key is what it always was.
     """
     mode = "dry-" if dry_run else ""
-    return f"{KEY_PREFIX}{mode}{hashlib.sha256(csv).hexdigest()}"
+    hold = "" if change_threshold is None else f"t{change_threshold:g}-"
+    return f"{KEY_PREFIX}{mode}{hold}{hashlib.sha256(csv).hexdigest()}"
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,7 @@ from lambdas.common.schema import EVENT_SOURCE
 from lambdas.importer.chunks import RosterServices
 from lambdas.importer.pipeline import Importer
 from lambdas.importer.wiring import roster_services
-from lambdas.intake.objects import UploadMetadata
-from lambdas.jobs.objects import source_key
+from lambdas.jobs.objects import UploadMetadata, source_key
 from lambdas.jobs.store import JobStore
 from local.resources import create_import_queue
 from testkit.apigw import BOTH_SCOPES, TENANT_A, load_event
@@ -141,7 +140,12 @@ class ImportStack:
                 change_threshold=change_threshold,
             )
         metadata = UploadMetadata(
-            tenant=tenant or "", file_name=file_name, dry_run=dry_run, source=source, sha256="0" * 64
+            tenant=tenant or "",
+            file_name=file_name,
+            dry_run=dry_run,
+            source=source,
+            sha256="0" * 64,
+            change_threshold=change_threshold,
         ).as_s3()
         if tenant is None:
             del metadata["tenant"]  # an object without the tenant (as a foreign write would leave it)

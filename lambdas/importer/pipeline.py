@@ -231,9 +231,10 @@ class Importer:
         created = self._jobs.ensure_pending(
             tenant=tenant,
             reference_id=reference_id,
-            file_name=source.file_name,
-            dry_run=source.dry_run,
-            source=source.source,
+            file_name=source.metadata.file_name,
+            dry_run=source.metadata.dry_run,
+            source=source.metadata.source,
+            change_threshold=source.metadata.change_threshold,
             now=int(self._clock()),
         )
         if created:
@@ -277,7 +278,7 @@ class Importer:
         """What the upload route answers 413/415 (size; and content, for a presigned POST, which
         never passed the route), as a file-level error at row 0."""
         try:
-            if source.source == "presigned":
+            if source.metadata.source == "presigned":
                 with closing(self._files.open_pending(reference_id)) as body:
                     check_stored_csv(body, source.size, self._settings.max_upload_bytes)
             else:

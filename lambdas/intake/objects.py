@@ -4,35 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from lambdas.common.s3client import s3_client
-from lambdas.jobs.objects import source_key
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UploadMetadata:
-    """S3 user metadata of a pending file: what the importer needs to account for it even if
-    the job record is missing. ASCII only, as S3 requires: the file name is URL-quoted."""
-
-    tenant: str
-    file_name: str
-    dry_run: bool
-    source: str
-    sha256: str | None = None
-
-    def as_s3(self) -> dict[str, str]:
-        metadata = {
-            "tenant": self.tenant,
-            "filename": quote(self.file_name, safe=""),
-            "dryrun": "true" if self.dry_run else "false",
-            "source": self.source,
-        }
-        if self.sha256:
-            metadata["sha256"] = self.sha256
-        return metadata
+from lambdas.jobs.objects import UploadMetadata, source_key
 
 
 class BufferReader(io.RawIOBase):

@@ -27,9 +27,9 @@ from lambdas.common.identity import Caller
 from lambdas.common.observability import logger
 from lambdas.intake.content import check_csv_content
 from lambdas.intake.form import UploadForm, clean_file_name
-from lambdas.intake.objects import ObjectStore, UploadMetadata
+from lambdas.intake.objects import ObjectStore
 from lambdas.jobs.line import TenantLine
-from lambdas.jobs.objects import source_key
+from lambdas.jobs.objects import UploadMetadata, source_key
 from lambdas.jobs.store import JobStore
 
 MAX_IDEMPOTENCY_KEY = 128
@@ -79,7 +79,13 @@ class IntakeService:
             raise InvalidFileType(f"The file {file_name!r} is not a CSV file: the presigned route takes a .csv file.")
         reference_id = str(uuid.uuid4())
         expires_in = self._settings.upload_url_expiry_seconds
-        metadata = UploadMetadata(tenant=caller.tenant, file_name=file_name, dry_run=dry_run, source="presigned")
+        metadata = UploadMetadata(
+            tenant=caller.tenant,
+            file_name=file_name,
+            dry_run=dry_run,
+            source="presigned",
+            change_threshold=change_threshold,
+        )
         post = self._objects.presign_pending_post(
             reference_id, metadata=metadata, max_bytes=self._settings.max_upload_bytes, expires_in=expires_in
         )
@@ -121,7 +127,12 @@ class IntakeService:
             logger.exception("job not created", reference_id=reference_id)
             raise UploadError("The file could not be stored; nothing was imported. Try again.") from None
         metadata = UploadMetadata(
-            tenant=tenant, file_name=form.file_name, dry_run=form.dry_run, source="direct", sha256=digest.hex()
+            tenant=tenant,
+            file_name=form.file_name,
+            dry_run=form.dry_run,
+            source="direct",
+            sha256=digest.hex(),
+            change_threshold=form.change_threshold,
         )
         try:
             self._objects.put_pending(reference_id, form.content, sha256_digest=digest, metadata=metadata)
@@ -163,13 +174,13 @@ class IntakeService:
         store = self._idempotent()
         if lambda_context is not None:
             self._idempotency_config.register_lambda_context(lambda_context)
-        request = {"tenant": tenant, "key": key, "sha256": digest.hex(), "dryRun": form.dry_run}
+        request = {"tenant": tenant, "key": key, "fingerprint": _fingerprint(form, digest)}
         try:
             return store(request=request, form=form, digest=digest)
         except IdempotencyValidationError:
             raise IdempotencyConflict(
-                "This Idempotency-Key was used in the last 24 hours with a different file or another dryRun: "
-                "use a new key."
+                "This Idempotency-Key was used in the last 24 hours with a different file, another dryRun "
+                "or another changeThreshold: use a new key."
             ) from None
         except IdempotencyAlreadyInProgressError:
             raise IdempotencyConflict(
@@ -189,7 +200,7 @@ class IntakeService:
 
             self._idempotency_config = IdempotencyConfig(
                 event_key_jmespath="[tenant, key]",
-                payload_validation_jmespath="[sha256, dryRun]",  # the same key for other bytes or dryRun: 409
+                payload_validation_jmespath="fingerprint",  # the same key for another request: 409
                 raise_on_no_idempotency_key=True,
                 expires_after_seconds=IDEMPOTENCY_WINDOW_SECONDS,
             )
@@ -212,3 +223,14 @@ class IntakeService:
 def _check_idempotency_key(key: str) -> None:
     if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
         raise MalformedRequest(f"The Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters.")
+
+
+def _fingerprint(form: UploadForm, digest: bytes) -> list[Any]:
+    """What makes two uploads under one Idempotency-Key the same request: the bytes (after
+    decompression), ``dryRun`` and ``changeThreshold`` (canonical: 25 and 25.0 are one value). The
+    file name is not part of it: the same bytes under another name replay. Without a threshold the
+    list is the previous release's ``[sha256, dryRun]``, so keys stored before it still replay."""
+    fingerprint: list[Any] = [digest.hex(), form.dry_run]
+    if form.change_threshold is not None:
+        fingerprint.append(str(form.change_threshold))
+    return fingerprint

@@ -10,17 +10,73 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import IO, Any, Literal
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from botocore.exceptions import ClientError
 
 from lambdas.common.config import CHUNKS_PREFIX, FAILED_PREFIX, PENDING_PREFIX, PROCESSED_PREFIX, RESULTS_PREFIX
+from lambdas.common.errors import MalformedRequest
+from lambdas.common.observability import logger
 from lambdas.common.s3client import s3_client
+from lambdas.jobs.hold import parse_threshold
 
 Place = Literal["pending", "processed", "failed"]
 PLACES: dict[Place, str] = {"pending": PENDING_PREFIX, "processed": PROCESSED_PREFIX, "failed": FAILED_PREFIX}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UploadMetadata:
+    """S3 user metadata of an upload: what the importer needs to account for it even if the job
+    record is missing. The one place its names are spelled: the upload route writes them, the
+    presigned POST's policy pins each as an exact condition, the importer reads them. ASCII only,
+    as S3 requires: the file name is URL-quoted."""
+
+    tenant: str
+    file_name: str
+    dry_run: bool
+    source: str
+    sha256: str | None = None
+    change_threshold: Decimal | None = None  # the upload's changeThreshold (four decimals)
+
+    def as_s3(self) -> dict[str, str]:
+        metadata = {
+            "tenant": self.tenant,
+            "filename": quote(self.file_name, safe=""),
+            "dryrun": "true" if self.dry_run else "false",
+            "source": self.source,
+        }
+        if self.sha256:
+            metadata["sha256"] = self.sha256
+        if self.change_threshold is not None:
+            metadata["changethreshold"] = str(self.change_threshold)
+        return metadata
+
+    @classmethod
+    def from_s3(cls, raw: Mapping[str, str]) -> UploadMetadata:
+        """What ``as_s3`` wrote (names compared case-blind, as S3 treats them); a name that is
+        absent reads as empty, false or None."""
+        metadata = {name.lower(): value for name, value in raw.items()}
+        return cls(
+            tenant=metadata.get("tenant", ""),
+            file_name=unquote(metadata.get("filename", "")),
+            dry_run=metadata.get("dryrun", "false").lower() == "true",
+            source=metadata.get("source", "direct"),
+            sha256=metadata.get("sha256") or None,
+            change_threshold=_stored_threshold(metadata.get("changethreshold")),
+        )
+
+
+def _stored_threshold(raw: str | None) -> Decimal | None:
+    """Our own writes are valid (a presigned POST cannot change them: the policy pins the value).
+    Anything else was written around the service; it holds every change rather than none."""
+    try:
+        return parse_threshold(raw)
+    except MalformedRequest:
+        logger.error("unreadable changeThreshold in an upload's metadata: every change is held", value=str(raw)[:40])
+        return Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +85,11 @@ class SourceFile:
 
     place: Place
     size: int
-    tenant: str | None
-    file_name: str
-    dry_run: bool
-    source: str
+    metadata: UploadMetadata
+
+    @property
+    def tenant(self) -> str | None:
+        return self.metadata.tenant or None
 
 
 def source_key(reference_id: str, place: Place = "pending") -> str:
@@ -69,15 +126,10 @@ class JobFiles:
         for place in PLACES:
             head = self._head(source_key(reference_id, place))
             if head is not None:
-                metadata = {name.lower(): value for name, value in head.get("Metadata", {}).items()}
-                return SourceFile(
-                    place=place,
-                    size=int(head["ContentLength"]),
-                    tenant=metadata.get("tenant") or None,
-                    file_name=unquote(metadata.get("filename", "")) or f"{reference_id}.csv",
-                    dry_run=metadata.get("dryrun", "false").lower() == "true",
-                    source=metadata.get("source", "direct"),
-                )
+                metadata = UploadMetadata.from_s3(head.get("Metadata", {}))
+                if not metadata.file_name:
+                    metadata = replace(metadata, file_name=f"{reference_id}.csv")
+                return SourceFile(place=place, size=int(head["ContentLength"]), metadata=metadata)
         return None
 
     def pending_exists(self, reference_id: str) -> bool:

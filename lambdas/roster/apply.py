@@ -59,8 +59,6 @@ MAX_APPLY_ROUNDS = 8
 _NOT_COMPARED = frozenset({IMPORTED_BY, IMPORT_OUTCOME, VERSION})
 # Columns whose values are (parts of) record keys: the store's key limit applies to them.
 _KEY_COLUMNS = frozenset({"user_username", "group_name", "hierarchy_organizationId", PARENT_ID})
-_GROUP_COLUMNS = frozenset({"group_name", "group_description", "group_active", "group_organizationId"})
-_SESSION_SKIPS = frozenset({"group_description", "group_active", "group_organizationId"})
 
 
 class _PendingHash:
@@ -349,39 +347,22 @@ def _link_new(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Call
 
 def _sessions(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Callable[[PlannedRow], Outcome]:
     """A session, identified by its name, belongs to one group for good; its delivery or battery
-    may change (a battery file's row replaces a delivery, and the other way round). A missing
-    group is created from the row's group columns when the file has any beyond ``group_name``
-    (``group_description``, ``group_active``); an existing group is not modified by a sessions file."""
+    may change (a battery file's row replaces a delivery, and the other way round). The row's
+    group columns (``_session_group``) change its group as a groups file would; the session and
+    its group are one row: written in one transaction, or not at all."""
     other_test = templates.DELIVERY_ID if templates.BATTERY_ID in spec.by_name else templates.BATTERY_ID
-    may_create_groups = any(name in rows[0].values for name in templates.SESSION_GROUP_EXTRAS)
     refs: list[Ref] = []
     for row in rows:
         refs += [(Entity.SESSION, row.key), (Entity.GROUP, row.values["group_name"])]
     chunk.load(refs + _organization_refs(rows, spec))
 
     def decide(row: PlannedRow) -> Outcome:
-        group_name = row.values["group_name"]
         session_ref = (Entity.SESSION, row.key)
         stored_session = chunk.items.get(session_ref)
-        if stored_session is not None and stored_session.get("group_name") != group_name:
+        if stored_session is not None and stored_session.get("group_name") != row.values["group_name"]:
             raise _reject(row, "group_name", Code.SESSION_GROUP_CHANGE, "A session cannot move to another group.")
-        changes: list[tuple[Ref, Item, Item | None]] = []
-        group_ref = (Entity.GROUP, group_name)
-        if chunk.items.get(group_ref) is None:
-            if not may_create_groups:
-                raise _reject(row, "group_name", Code.UNKNOWN_GROUP, "No group has this group_name.")
-            group, _ = chunk.merge(row, templates.GROUPS, group_ref, _GROUP_COLUMNS.__contains__)
-            changes.append((group_ref, group, None))
-        else:
-            organization = row.values.get("group_organizationId", "")
-            if not rules.is_blank(organization) and not chunk.organization_exists(organization):
-                raise _reject(
-                    row,
-                    "group_organizationId",
-                    Code.UNKNOWN_ORGANIZATION,
-                    "group_organizationId is neither root nor an organization.",
-                )
-        session, stored = chunk.merge(row, spec, session_ref, lambda name: name not in _SESSION_SKIPS)
+        group = _session_group(chunk, row)
+        session, stored = chunk.merge(row, spec, session_ref, _is_session_column)
         session.pop(other_test, None)
         start, end = session.get(templates.START_DATE), session.get(templates.END_DATE)
         if start and end and rules.parse_utc(start) >= rules.parse_utc(end):  # type: ignore[operator]
@@ -391,10 +372,26 @@ def _sessions(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Call
                 Code.INVALID_DATE_RANGE,
                 f"{templates.START_DATE} must be before {templates.END_DATE}.",
             )
-        changes.append((session_ref, session, stored))
-        return chunk.commit(row, changes)
+        return chunk.commit(row, [group, (session_ref, session, stored)])
 
     return decide
+
+
+def _session_group(chunk: _Chunk, row: PlannedRow) -> tuple[Ref, Item, Item | None]:
+    """The group a sessions row names, after its group columns, merged by the groups template's
+    own rules (``templates.GROUPS``): a blank cell clears, an absent column keeps, an organization
+    must exist. A missing group is created only when the row carries group columns beyond
+    ``group_name``; ``commit`` writes the group only if it changed."""
+    ref = (Entity.GROUP, row.values["group_name"])
+    if chunk.items.get(ref) is None and not templates.carries_group_fields(row.values):
+        raise _reject(row, "group_name", Code.UNKNOWN_GROUP, "No group has this group_name.")
+    group, stored = chunk.merge(row, templates.GROUPS, ref, _everything)
+    return ref, group, stored
+
+
+def _is_session_column(name: str) -> bool:
+    """The columns stored on the session: its own, and the name of its group (the link)."""
+    return name == "group_name" or not templates.is_group_column(name)
 
 
 def _organizations(chunk: _Chunk, spec: Template, rows: Sequence[PlannedRow]) -> Callable[[PlannedRow], Outcome]:

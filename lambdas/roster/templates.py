@@ -111,6 +111,18 @@ GROUPS = Template(
     metadata_prefix="group_metadata_",
 )
 
+
+def is_group_column(name: str) -> bool:
+    """Whether ``name`` is a column of the groups template (``group_metadata_<KEY>`` included)."""
+    return GROUPS.column(name) is not None
+
+
+def carries_group_fields(values: dict[str, str]) -> bool:
+    """Whether a sessions row carries group columns beyond ``group_name`` (a blank cell counts:
+    the column is there). Only then may the row create a missing group."""
+    return any(name != GROUP_NAME.name and is_group_column(name) for name in values)
+
+
 ORGANIZATION_ID = "hierarchy_organizationId"
 PARENT_ID = "hierarchy_parentOrganizationId"
 ORGANIZATIONS = Template(
@@ -142,25 +154,22 @@ LINK_EXISTING = Template(
 DELIVERY_ID = "session_deliveryId"
 BATTERY_ID = "session_batteryId"
 START_DATE, END_DATE = "session_startDate", "session_endDate"
-SESSION_GROUP_EXTRAS = ("group_description", "group_active")
-"""Optional group columns: their presence lets a sessions file create a missing group."""
-
-
 SESSION_NAME = "session_name"
 
 
 def _sessions(test_column: str) -> Template:
     """A sessions template: ``session_name`` identifies the session (TAO: "the name used to
     identify the session"); ``test_column``, its delivery or battery, is mandatory on every row
-    and may change (TAO: "can be updated until any test execution is started")."""
+    and may change (TAO: "can be updated until any test execution is started").
+
+    Its group columns are the groups template's own (``GROUPS.columns`` and its metadata
+    prefix): the same cell checks, and ``apply`` merges them into the group with ``GROUPS``."""
     return Template(
         name="sessions",
         key=(SESSION_NAME,),
         columns=(
             Column(test_column, mandatory="always"),
-            GROUP_NAME,
-            Column("group_description"),
-            _active("group_active"),
+            *GROUPS.columns,
             Column(SESSION_NAME, mandatory="always"),
             Column("session_timezone", rules.check_timezone),
             _date(START_DATE),
@@ -173,9 +182,9 @@ def _sessions(test_column: str) -> Template:
             Column("session_testRunnerSessionPlugins"),
             Column("session_reportSettings"),
             Column("session_readAloud"),  # free text: the TAO sample holds `content-based`
-            Column("group_organizationId", organization=True),
         ),
-        required_header=(test_column, "group_name", SESSION_NAME),
+        required_header=(test_column, GROUP_NAME.name, SESSION_NAME),
+        metadata_prefix=GROUPS.metadata_prefix,
     )
 
 

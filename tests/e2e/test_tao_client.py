@@ -77,6 +77,23 @@ def test_sessions_are_identified_by_name(stack: RunningStack) -> None:
     assert issues(regrouped) == [(2, "group_name", "SESSION_GROUP_CHANGE")]
 
 
+def test_a_sessions_file_updates_the_existing_groups_it_names(stack: RunningStack) -> None:
+    token = stack.token()
+    first, second = f"class-{uuid.uuid4().hex[:8]}", f"class-{uuid.uuid4().hex[:8]}"
+    groups_header = "group_name,group_description,group_active\n"
+    sessions_header = "session_deliveryId,group_name,group_description,session_name\n"
+    # Given two groups
+    created = import_csv(stack, token, "g.csv", f"{groups_header}{first},Old,TRUE\n{second},Old,FALSE\n".encode())
+    assert (created["status"], created["summary"]["created"]) == ("COMPLETED", 2)
+    # When a sessions file names them with new descriptions
+    sessions = f"{sessions_header}D1,{first},Room 12,Maths {first}\nD1,{second},Room 14,Art {first}\n"
+    imported = import_csv(stack, token, "s.csv", sessions.encode())
+    # Then each row counts once (created), and a groups file with the new descriptions changes nothing
+    assert (imported["status"], imported["summary"]["created"], imported["summary"]["rows"]) == ("COMPLETED", 2, 2)
+    again = import_csv(stack, token, "g.csv", f"{groups_header}{first},Room 12,TRUE\n{second},Room 14,FALSE\n".encode())
+    assert (again["status"], again["summary"]["unchanged"], again["summary"]["updated"]) == ("COMPLETED", 2, 0)
+
+
 def test_presigned_file_with_a_nul_byte_ends_failed(stack: RunningStack) -> None:
     # Given a presigned POST carrying a CSV with a NUL byte (the direct route answers 415)
     token = stack.token()

@@ -101,6 +101,17 @@ def test_the_tenant_default_applies_when_the_upload_has_none(stack: ImportStack)
     assert stack.job(ref)["status"] == "HELD"
 
 
+def test_a_job_rebuilt_from_its_upload_keeps_the_uploads_threshold(stack: ImportStack) -> None:
+    # Given an upload with changeThreshold 25 whose job record is missing (the tenant has no default)
+    ref = stack.seed_upload(groups_csv(40, "second"), change_threshold=Decimal(25), with_job=False)
+    # When its S3 event arrives and the importer rebuilds the job from the object's metadata
+    run(stack, ref)
+    # Then the rebuilt job has the upload's threshold and stops HELD: nothing written
+    job = stack.job(ref)
+    assert job["changeThreshold"] == Decimal(25)
+    assert job["status"] == "HELD" and descriptions(stack) == {"first"}
+
+
 def test_fewer_than_ten_existing_records_never_hold(resources: dict[str, Any], settings: Settings) -> None:
     stack = build_import_stack(resources, settings)
     imported(stack, groups_csv(9, "first"))

@@ -11,6 +11,8 @@ import pytest
 
 from lambdas.common.config import Settings
 from lambdas.handlers import importer as handler
+from lambdas.roster.store import Entity, RosterStore
+from testkit.apigw import TENANT_A
 from testkit.import_stack import ImportStack, build_import_stack, sqs_event, upload_event, users_csv
 
 ORGANIZATIONS = """\
@@ -132,3 +134,36 @@ def test_two_imports_of_one_tenant_at_once_both_finish_with_exact_counts(stack, 
     for ref in (first, second):
         job = stack.job(ref)
         assert (job["status"], job["summary"]["created"]) == ("COMPLETED", 40)
+
+
+def test_sessions_file_updates_the_groups_it_names_and_a_dry_run_writes_nothing(stack, lambda_context):
+    # Given the two groups of the groups sample, stored at version 1
+    import_file(stack, ORGANIZATIONS, lambda_context)
+    import_file(stack, GROUPS, lambda_context)
+    roster = RosterStore(stack.settings.roster_table, resource=stack.dynamodb)
+
+    def group(name: str) -> dict[str, Any]:
+        item = roster.get_many(TENANT_A, [(Entity.GROUP, name)])[(Entity.GROUP, name)]
+        return {"description": item["group_description"], "active": item["group_active"], "version": item["version"]}
+
+    header = "session_deliveryId,group_name,group_description,session_name"
+    # When a sessions file names them with new descriptions
+    first = import_file(stack, f"{header}\nd-1,class-5a,Room 12,Maths\nd-1,class-5b,Room 14,English\n", lambda_context)
+    # Then each row creates its session (counted once) and its group has the new description, at version 2
+    assert (first["status"], first["summary"]["created"], first["summary"]["updated"]) == ("COMPLETED", 2, 0)
+    assert group("class-5a") == {"description": "Room 12", "active": True, "version": 2}
+    assert group("class-5b") == {"description": "Room 14", "active": False, "version": 2}
+    # When a dry run of the same sessions with another description for class-5a arrives
+    again = f"{header}\nd-1,class-5a,Room 13,Maths\nd-1,class-5b,Room 14,English\n"
+    ref = stack.seed_upload(again.encode(), dry_run=True)
+    response = handler.process_batch(upload_event(ref), lambda_context, stack.importer())
+    assert response["batchItemFailures"] == []
+    dry = stack.job(ref)
+    # Then it would update one row (its session unchanged, its group changed) and writes nothing
+    assert (dry["summary"]["updated"], dry["summary"]["unchanged"]) == (1, 1)
+    assert group("class-5a") == {"description": "Room 12", "active": True, "version": 2}
+    # When the same file is imported for real
+    real = import_file(stack, again, lambda_context)
+    # Then it updates that group (version 3) and reports the row updated
+    assert (real["summary"]["updated"], real["summary"]["unchanged"]) == (1, 1)
+    assert group("class-5a") == {"description": "Room 13", "active": True, "version": 3}

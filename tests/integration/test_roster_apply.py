@@ -415,6 +415,132 @@ def test_session_with_group_columns_creates_the_missing_group(store: RosterStore
     assert group is not None and group["group_description"] == "Grade 10"
 
 
+# -- sessions naming an existing group: its group columns update it as the groups template would --
+GROUP_SESSIONS = "session_deliveryId,group_name,group_description,session_name"
+
+
+def test_session_row_updates_its_existing_groups_description(store: RosterStore) -> None:
+    # Given a stored group with a description
+    run(store, csv_text("group_name,group_description,group_active", "G,Old,FALSE"))
+    # When a sessions row names it with another description
+    result = run(store, csv_text(GROUP_SESSIONS, "d1,G,New,S"))
+    # Then the row creates the session (counted once) and the group takes the new description,
+    # keeping its absent group_active, at the next version
+    assert outcomes(result) == [("created", None)]
+    group = stored(store, Entity.GROUP, "G")
+    assert group is not None
+    assert (group["group_description"], group["group_active"], group["version"]) == ("New", False, 2)
+    session = stored(store, Entity.SESSION, "S")
+    assert session is not None and "group_description" not in session
+
+
+def test_unchanged_session_whose_group_changed_counts_updated(store: RosterStore) -> None:
+    # Given a session in group G, both stored
+    run(store, csv_text("group_name,group_description", "G,Old"))
+    run(store, csv_text(GROUP_SESSIONS, "d1,G,Old,S"))
+    # When the same session row comes again with a new group description
+    result = run(store, csv_text(GROUP_SESSIONS, "d1,G,New,S"))
+    # Then the row changed something: updated; applied once more it is unchanged
+    assert outcomes(result) == [("updated", None)]
+    assert stored(store, Entity.GROUP, "G")["group_description"] == "New"  # type: ignore[index]
+    assert outcomes(run(store, csv_text(GROUP_SESSIONS, "d1,G,New,S"))) == [("unchanged", None)]
+
+
+def test_session_row_with_the_groups_values_leaves_the_group_unwritten(store: RosterStore) -> None:
+    # Given a stored group
+    run(store, csv_text("group_name,group_description", "G,Same"))
+    # When a sessions row names it with the values it has
+    result = run(store, csv_text(GROUP_SESSIONS, "d1,G,Same,S"))
+    # Then the session is created and the group is not written again
+    assert outcomes(result) == [("created", None)]
+    assert stored(store, Entity.GROUP, "G")["version"] == 1  # type: ignore[index]
+
+
+def test_blank_group_cells_of_a_session_row_clear_the_groups_fields(store: RosterStore) -> None:
+    # Given a stored inactive group with a description
+    run(store, csv_text("group_name,group_description,group_active", "G,Old,FALSE"))
+    # When a sessions row names it with blank group_description and group_active
+    header = "session_deliveryId,group_name,group_description,group_active,session_name"
+    result = run(store, csv_text(header, "d1,G,,,S"))
+    # Then the description is cleared and group_active is its default TRUE (as a groups file does)
+    assert outcomes(result) == [("created", None)]
+    group = stored(store, Entity.GROUP, "G")
+    assert group is not None and "group_description" not in group and group["group_active"] is True
+
+
+def test_session_row_updates_its_groups_organization_and_metadata(store: RosterStore) -> None:
+    # Given an organization and a group at the top of the hierarchy
+    run(store, csv_text(ORGS, "school,School,"))
+    run(store, csv_text("group_name,group_organizationId", "G,root"))
+    # When a sessions row names the group with an organization and a metadata column
+    header = "session_deliveryId,group_name,session_name,group_organizationId,group_metadata_room"
+    result = run(store, csv_text(header, "d1,G,S,school,12"))
+    # Then the group has both
+    assert outcomes(result) == [("created", None)]
+    group = stored(store, Entity.GROUP, "G")
+    assert group is not None and (group["group_organizationId"], group["group_metadata_room"]) == ("school", "12")
+
+
+def test_unknown_group_organization_fails_the_row_and_writes_nothing(store: RosterStore) -> None:
+    # Given a stored group
+    run(store, csv_text("group_name,group_description", "G,Old"))
+    # When a sessions row names it with a new description and an organization that does not exist
+    header = "session_deliveryId,group_name,group_description,session_name,group_organizationId"
+    result = run(store, csv_text(header, "d1,G,New,S,nowhere"))
+    # Then the row fails on group_organizationId: no session, the group as it was
+    assert outcomes(result) == [("failed", Code.UNKNOWN_ORGANIZATION)]
+    assert result[0].issue is not None and result[0].issue.column == "group_organizationId"
+    assert stored(store, Entity.SESSION, "S") is None
+    group = stored(store, Entity.GROUP, "G")
+    assert group is not None and (group["group_description"], group["version"]) == ("Old", 1)
+
+
+def test_blank_group_organization_once_the_tenant_has_organizations_fails(store: RosterStore) -> None:
+    # Given a tenant with organizations and a group in one of them
+    run(store, csv_text(ORGS, "school,School,"))
+    run(store, csv_text("group_name,group_organizationId", "G,school"))
+    # When a sessions row blanks the group's organization
+    result = run(store, csv_text("session_deliveryId,group_name,session_name,group_organizationId", "d1,G,S,"))
+    # Then the mandatory field cannot be cleared: the row fails, nothing is written
+    assert outcomes(result) == [("failed", Code.MISSING_MANDATORY_FIELD)]
+    assert stored(store, Entity.SESSION, "S") is None
+    assert stored(store, Entity.GROUP, "G")["group_organizationId"] == "school"  # type: ignore[index]
+
+
+def test_a_failing_session_leaves_its_group_unchanged(store: RosterStore) -> None:
+    # Given a session whose stored start is 2 January, in group G
+    run(store, csv_text("group_name,group_description", "G,Old"))
+    run(store, csv_text(SESSIONS, "d1,G,S,2024-01-02T00:00:00Z,2024-01-03T00:00:00Z"))
+    # When a row changes the group's description and sets an end before the stored start
+    header = "session_deliveryId,group_name,group_description,session_name,session_endDate"
+    result = run(store, csv_text(header, "d1,G,New,S,2024-01-01T00:00:00Z"))
+    # Then the row fails and its group change is not written either
+    assert outcomes(result) == [("failed", Code.INVALID_DATE_RANGE)]
+    assert stored(store, Entity.GROUP, "G")["group_description"] == "Old"  # type: ignore[index]
+
+
+def test_dry_run_reports_the_group_update_and_writes_nothing(store: RosterStore, resource: Any) -> None:
+    # Given a session in group G
+    run(store, csv_text("group_name,group_description", "G,Old"))
+    run(store, csv_text(GROUP_SESSIONS, "d1,G,Old,S"))
+    before = scan(resource)
+    # When a dry run names it with a new group description
+    result = run(store, csv_text(GROUP_SESSIONS, "d1,G,New,S"), dry_run=True)
+    # Then it would update, and the table is exactly as before
+    assert outcomes(result) == [("updated", None)]
+    assert scan(resource) == before
+
+
+def test_group_organization_alone_creates_a_missing_group(store: RosterStore) -> None:
+    # Given no group G
+    # When a sessions file carries group_organizationId as its only group column beyond group_name
+    result = run(store, csv_text("session_deliveryId,group_name,session_name,group_organizationId", "d1,G,S,root"))
+    # Then the group is created with it (a group column beyond group_name), the row counted once
+    assert outcomes(result) == [("created", None)]
+    group = stored(store, Entity.GROUP, "G")
+    assert group is not None and (group["group_organizationId"], group["group_active"]) == ("root", True)
+
+
 def test_end_before_stored_start_fails_on_update(store: RosterStore) -> None:
     run(store, csv_text("group_name", "G"))
     run(store, csv_text(SESSIONS, "d1,G,S,2024-01-02T00:00:00Z,2024-01-03T00:00:00Z"))

@@ -116,6 +116,30 @@ def test_two_updates_of_the_same_groups_interleaved_at_every_step_both_take_effe
         assert [r.outcome for r in b_result] == ["updated"] * 30, k
 
 
+def test_a_sessions_file_and_a_groups_file_interleaved_at_every_step_both_change_the_groups(resource: Any) -> None:
+    # Given 10 stored groups, a sessions file describing them anew and a groups file deactivating them
+    names = [f"g{n:02d}" for n in range(10)]
+    seed = writer(csv_text("group_name,group_description", *(f"{n},old" for n in names)))
+    header = "session_deliveryId,group_name,group_description,session_name"
+    sessions = writer(csv_text(header, *(f"d1,{n},new,s-{n}" for n in names)))
+    deactivate = writer(csv_text("group_name,group_active", *(f"{n},FALSE" for n in names)))
+    store = RosterStore(TABLE, resource=resource)
+    seed(store)
+    steps = calls_of(sessions)
+    for k in range(steps + 1):
+        reset(resource)
+        seed(store)
+        # When they are applied at once, the groups file landing between any two steps of the sessions file
+        a_result, b_result = interleave(resource, sessions, deactivate, at_call=k)
+        # Then every group has both changes (each write conditional on the version it read),
+        # every session exists, and each file counts every row once
+        stored = groups(store)
+        assert {(g["group_description"], g["group_active"]) for g in stored.values()} == {("new", False)}, k
+        assert len(store.query_all(TENANT, Entity.SESSION)) == 10, k
+        assert [r.outcome for r in a_result] == ["created"] * 10, k
+        assert [r.outcome for r in b_result] == ["updated"] * 10, k
+
+
 def test_a_stale_write_is_refused_by_the_store(resource: Any) -> None:
     # Given a group read at version 1 and then changed by another import (version 2)
     store = RosterStore(TABLE, resource=resource)

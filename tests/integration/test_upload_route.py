@@ -4,10 +4,12 @@ what is (or is not) stored, for every row of SPEC section 4 that concerns the up
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import tracemalloc
 import zlib
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
@@ -20,6 +22,7 @@ from lambdas.handlers import upload as handler
 from lambdas.intake.form import clean_file_name
 from lambdas.intake.objects import ObjectStore
 from lambdas.intake.service import IntakeService
+from lambdas.jobs.objects import UploadMetadata, source_key
 from lambdas.jobs.store import JobStore
 from testkit.apigw import TENANT_A, http_event, response_json
 
@@ -396,6 +399,62 @@ def test_same_idempotency_key_and_bytes_with_other_dry_run_is_409_conflict(clien
     assert job["dryRun"] is (first == "true") and len(stored_keys(clients)) == 1
 
 
+@pytest.mark.parametrize(
+    ("first", "then"), [("10", "50"), (None, "25"), ("25", None)], ids=["10-then-50", "none-then-25", "25-then-none"]
+)
+def test_same_idempotency_key_and_bytes_with_other_change_threshold_is_409_conflict(
+    clients, lambda_context, first, then
+):
+    # Given an upload accepted under a key with one changeThreshold (or none)
+    headers = {"Idempotency-Key": f"threshold-{first}"}
+    part = ("file", ("users.csv", USERS_CSV, "text/csv"))
+    threshold = lambda value: [] if value is None else [("changeThreshold", value)]  # noqa: E731
+    accepted = call(upload_event(*threshold(first), part, headers=headers), lambda_context)
+    assert accepted[0] == 200
+    # When the same key and bytes come with another threshold
+    status, body = call(upload_event(*threshold(then), part, headers=headers), lambda_context)
+    # Then 409: replaying the first answer would silently drop the threshold the caller asked for
+    assert (status, body["code"]) == (409, "IDEMPOTENCY_CONFLICT")
+    assert "changeThreshold" in body["message"]
+    [job] = job_items(clients)
+    assert job.get("changeThreshold") == (None if first is None else Decimal(first))
+    assert len(stored_keys(clients)) == 1
+
+
+def test_same_idempotency_key_bytes_and_change_threshold_replay_the_first_reference(clients, lambda_context):
+    # Given an upload accepted under a key with changeThreshold 25
+    headers = {"Idempotency-Key": "nightly-held-25"}
+    part = ("file", ("users.csv", USERS_CSV, "text/csv"))
+    first = call(upload_event(("changeThreshold", "25"), part, headers=headers), lambda_context)
+    # When the same key, bytes and threshold come again (written as 25.0: the same percentage)
+    again = call(upload_event(("changeThreshold", "25.0"), part, headers=headers), lambda_context)
+    # Then the first answer again, one job with its threshold, one object
+    assert first == again and first[0] == 200
+    [job] = job_items(clients)
+    assert job["changeThreshold"] == Decimal(25) and len(stored_keys(clients)) == 1
+
+
+def test_idempotency_fingerprint_without_threshold_is_the_previous_releases(clients, lambda_context):
+    # Given an upload under a key without changeThreshold
+    headers = {"Idempotency-Key": "stored-by-the-previous-release"}
+    part = ("file", ("users.csv", USERS_CSV, "text/csv"))
+    first = call(upload_event(part, headers=headers), lambda_context)
+    # Then its stored validation hash is the one the previous release stored for [sha256, dryRun]
+    # (Powertools: md5 of the sorted JSON), so a retry that straddles a deploy still replays
+    [record] = clients["dynamodb"].Table(clients["settings"].idempotency_table).scan()["Items"]
+    before = json.dumps([hashlib.sha256(USERS_CSV).hexdigest(), False], sort_keys=True)
+    assert record["validation"] == hashlib.md5(before.encode()).hexdigest()
+    assert call(upload_event(part, headers=headers), lambda_context) == first
+
+
+def test_same_idempotency_key_and_bytes_under_another_file_name_replays(clients, lambda_context):
+    # The key covers the bytes (after decompression), dryRun and changeThreshold, not the part's name
+    headers = {"Idempotency-Key": "renamed"}
+    first = call(upload_event(("file", ("users.csv", USERS_CSV, "text/csv")), headers=headers), lambda_context)
+    again = call(upload_event(("file", ("eleves.csv", USERS_CSV, "text/csv")), headers=headers), lambda_context)
+    assert first == again and first[0] == 200 and len(job_items(clients)) == 1
+
+
 def test_idempotency_key_is_scoped_per_tenant(clients, lambda_context):
     headers = {"Idempotency-Key": "shared"}
     a = call(upload_event(("file", ("users.csv", USERS_CSV, "text/csv")), headers=headers), lambda_context)
@@ -477,6 +536,52 @@ def test_upload_url_post_with_fields_stores_the_file_under_the_reference(clients
     key = f"import-csv/pending/{result['referenceId']}.csv"
     obj = clients["s3"].get_object(Bucket=clients["settings"].bucket_name, Key=key)
     assert obj["Body"].read() == USERS_CSV and obj["Metadata"]["tenant"] == TENANT_A
+
+
+def stored_metadata(clients: dict[str, Any], reference_id: str) -> UploadMetadata:
+    head = clients["s3"].head_object(Bucket=clients["settings"].bucket_name, Key=source_key(reference_id))
+    return UploadMetadata.from_s3(head["Metadata"])
+
+
+def test_upload_carries_its_change_threshold_in_the_object_metadata(clients, lambda_context):
+    # Given an upload with changeThreshold 12.5
+    part = ("file", ("users.csv", USERS_CSV, "text/csv"))
+    status, body = call(upload_event(("changeThreshold", "12.5"), part), lambda_context)
+    # Then the stored object says so, as it says the tenant and dryRun (a rebuilt job reads it there)
+    assert status == 200
+    metadata = stored_metadata(clients, body["result"]["referenceId"])
+    assert (metadata.tenant, metadata.change_threshold) == (TENANT_A, Decimal("12.5"))
+    # And an upload without one stores none
+    status, body = call(upload_event(part), lambda_context)
+    assert stored_metadata(clients, body["result"]["referenceId"]).change_threshold is None
+
+
+def test_upload_url_pins_the_change_threshold_in_the_signed_policy(clients, lambda_context):
+    import requests  # inside mock_aws, moto also answers plain HTTP calls to S3
+
+    # Given a presigned upload prepared with changeThreshold 25
+    event = http_event("POST", "/api/v1/upload/url", body='{"changeThreshold": 25}', base64_body=False)
+    status, body = call(event, lambda_context)
+    assert status == 200
+    result = body["result"]
+    # Then the threshold is a field the policy pins by an exact condition (S3 refuses another value)
+    fields = result["fields"]
+    policy = json.loads(__import__("base64").b64decode(fields["policy"]))
+    value = fields["x-amz-meta-changethreshold"]
+    assert Decimal(value) == 25 and {"x-amz-meta-changethreshold": value} in policy["conditions"]
+    # And the file posted with those fields carries it as the direct route's file does
+    files = {"file": ("users.csv", USERS_CSV)}
+    assert requests.post(result["url"], data=fields, files=files, timeout=10).status_code in (200, 204)
+    assert stored_metadata(clients, result["referenceId"]).change_threshold == Decimal(25)
+
+
+def test_upload_url_without_change_threshold_signs_no_threshold_field(clients, lambda_context):
+    status, body = call(http_event("POST", "/api/v1/upload/url"), lambda_context)
+    fields = body["result"]["fields"]
+    policy = json.loads(__import__("base64").b64decode(fields["policy"]))
+    # Then no threshold field: S3 refuses one the client adds ("Extra input fields")
+    assert status == 200 and "x-amz-meta-changethreshold" not in fields
+    assert not any("x-amz-meta-changethreshold" in json.dumps(condition) for condition in policy["conditions"])
 
 
 def test_upload_url_with_non_csv_name_is_415(clients, lambda_context):

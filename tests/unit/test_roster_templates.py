@@ -9,8 +9,9 @@ import pytest
 
 from lambdas.common import errors
 from lambdas.importer import planning
+from lambdas.roster import templates
 from lambdas.roster.codes import CATALOGUE, Code
-from lambdas.roster.contract import FileRejected
+from lambdas.roster.contract import FileRejected, Issue
 from lambdas.roster.planner import Planner
 
 USERS = (
@@ -201,3 +202,64 @@ def test_every_code_an_import_can_report_is_catalogued() -> None:
     reported = {planning.INVALID_ENCODING, planning.MALFORMED_CSV, planning.MISSING_HEADER}
     reported |= {errors.EmptyFile.code, errors.FileTooLarge.code, errors.InvalidFileType.code}
     assert reported <= {code.value for code in CATALOGUE}
+
+
+# -- the group columns of a sessions file are the groups template's own ----------------------------
+SESSION_GROUP_COLUMNS = ("group_name", "group_description", "group_active", "group_organizationId")
+
+
+@pytest.mark.parametrize("sessions", [templates.SESSIONS_DELIVERY, templates.SESSIONS_BATTERY])
+@pytest.mark.parametrize("name", SESSION_GROUP_COLUMNS)
+def test_sessions_templates_hold_the_groups_templates_own_group_columns(
+    sessions: templates.Template, name: str
+) -> None:
+    # Given the groups template and a sessions template
+    # When both are asked for a group column
+    # Then they answer the very same column (one rule, one place)
+    assert sessions.column(name) is templates.GROUPS.column(name)
+
+
+def test_group_metadata_columns_are_known_to_a_sessions_file() -> None:
+    # Given a sessions header carrying a group metadata column
+    planner = Planner.start(["session_deliveryId", "group_name", "session_name", "group_metadata_room"])
+    # When a row is checked
+    planned = planner.check(2, ["d1", "G", "S", "12"])
+    # Then the column is known (no warning) and reaches the row's values
+    assert planner.warnings == []
+    assert planned.values["group_metadata_room"] == "12"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("cell", "code"), [("maybe", Code.INVALID_BOOLEAN), ("1", Code.BOOLEAN_AS_NUMBER)])
+def test_group_active_of_a_sessions_row_gets_the_groups_templates_answer(cell: str, code: Code) -> None:
+    # Given the same group_active cell in a groups file and in a sessions file
+    groups = Planner.start(["group_name", "group_active"]).check(2, ["G", cell])
+    sessions = Planner.start(["session_deliveryId", "group_name", "session_name", "group_active"]).check(
+        2, ["d1", "G", "S", cell]
+    )
+    # When both are checked
+    # Then both answer the same code on group_active (an error, or a warning on a planned row)
+    answers = [
+        (found.code, found.column) if isinstance(found, Issue) else (found.warnings[0].code, found.warnings[0].column)
+        for found in (groups, sessions)
+    ]
+    assert answers == [(code, "group_active")] * 2
+
+
+@pytest.mark.parametrize(
+    ("values", "carries"),
+    [
+        ({"group_name": "G"}, False),
+        ({"group_name": "G", "session_name": "S", "session_deliveryId": "d1"}, False),
+        ({"group_name": "G", "group_description": ""}, True),
+        ({"group_name": "G", "group_active": "TRUE"}, True),
+        ({"group_name": "G", "group_organizationId": "root"}, True),
+        ({"group_name": "G", "group_metadata_room": "12"}, True),
+    ],
+)
+def test_a_row_carries_group_fields_when_it_has_a_groups_column_beyond_the_name(
+    values: dict[str, str], carries: bool
+) -> None:
+    # Given a sessions row's values
+    # When asked whether it carries group fields beyond group_name
+    # Then only a groups-template column other than group_name counts (even with a blank cell)
+    assert templates.carries_group_fields(values) is carries

@@ -71,3 +71,13 @@ def test_idempotency_key_is_stable_for_the_same_bytes_and_fits_the_header_limit(
 @pytest.mark.parametrize(("other", "dry_run"), [(b"a,b\n1,3\n", False), (b"a,b\n1,2\n", True)])
 def test_idempotency_key_changes_with_content_or_dry_run(other, dry_run):
     assert idempotency_key(other, dry_run=dry_run) != idempotency_key(b"a,b\n1,2\n", dry_run=False)
+
+
+def test_idempotency_key_changes_with_the_change_threshold():
+    # The server answers the same key with another changeThreshold 409: a re-run with another
+    # threshold is another request, and a key without a threshold stays what it was
+    plain = idempotency_key(b"a,b\n1,2\n", dry_run=False)
+    keys = {idempotency_key(b"a,b\n1,2\n", dry_run=False, change_threshold=t) for t in (0.0, 10.0, 12.5, 100.0)}
+    assert len(keys) == 4 and plain not in keys
+    assert idempotency_key(b"a,b\n1,2\n", dry_run=False, change_threshold=None) == plain
+    assert all(len(key) <= 128 for key in keys)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -14,6 +15,8 @@ from botocore.config import Config
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
+from lambdas.intake.objects import ObjectStore
+from lambdas.jobs.objects import UploadMetadata
 from local.s3_policy import PostPolicyGuard
 
 BUCKET = "uploads"
@@ -82,6 +85,31 @@ def test_a_self_made_policy_is_refused_by_the_signature() -> None:
     }
     status, body, reached = _post(forged)
     assert (status, reached) == (403, False) and "SignatureDoesNotMatch" in body
+
+
+def _upload_grant(change_threshold: Decimal | None) -> dict[str, Any]:
+    """The grant the presigned upload route signs (the intake's own policy, not a hand-made one)."""
+    metadata = UploadMetadata(
+        tenant="tenant-one", file_name="u.csv", dry_run=False, source="presigned", change_threshold=change_threshold
+    )
+    post: dict[str, Any] = ObjectStore(BUCKET, client=_client()).presign_pending_post(
+        KEY.rsplit("/", 1)[-1].removesuffix(".csv"), metadata=metadata, max_bytes=100, expires_in=900
+    )
+    return post
+
+
+def test_the_upload_routes_policy_pins_the_change_threshold() -> None:
+    fields = _upload_grant(Decimal(25))["fields"]
+    assert _post(fields)[::2] == (204, True)
+    # A client that rewrites the threshold (to import what should have been held) is refused
+    status, body, reached = _post({**fields, "x-amz-meta-changethreshold": "100"})
+    assert (status, reached) == (403, False) and "x-amz-meta-changethreshold" in body
+
+
+def test_a_threshold_the_upload_route_did_not_sign_cannot_be_added() -> None:
+    fields = _upload_grant(None)["fields"]
+    status, body, reached = _post({**fields, "x-amz-meta-changethreshold": "100"})
+    assert (status, reached) == (403, False) and "Extra input fields: x-amz-meta-changethreshold" in body
 
 
 def test_a_policy_signed_with_another_secret_is_refused() -> None:

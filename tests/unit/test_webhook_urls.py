@@ -38,6 +38,8 @@ def test_https_to_a_public_address_is_accepted() -> None:
         "192.168.1.1",
         "169.254.169.254",  # instance metadata (link-local)
         "169.254.170.2",  # ECS task metadata
+        "169.254.170.23",  # EKS Pod Identity agent
+        "fd00:ec2::23",  # EKS Pod Identity agent over IPv6
         "100.64.0.1",  # shared address space
         "0.0.0.0",
         "224.0.0.1",  # multicast
