@@ -9,6 +9,7 @@ so onboarding needs no deploy and has no 50-audience ceiling (docs/AUTH.md).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import jsii
 from aws_cdk import Acknowledgment, Validations
@@ -43,46 +44,35 @@ _ACCESS_LOG_FORMAT = {
 }
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backends:
+    """What the API's functions reach: Cognito, the stores, the job events bus, the import queue and
+    the webhooks' key."""
+
+    auth: Auth
+    storage: Storage
+    job_events: events.IEventBus
+    import_queue: sqs.IQueue
+    webhooks: Webhooks
+
+
 class Api(Construct):
     def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        auth: Auth,
-        storage: Storage,
-        job_events: events.IEventBus,
-        import_queue: sqs.IQueue,
-        webhooks: Webhooks,
-        code: lambda_.Code,
-        log_level: str,
+        self, scope: Construct, construct_id: str, *, backends: Backends, code: lambda_.Code, log_level: str
     ) -> None:
         super().__init__(scope, construct_id)
-        self.functions: tuple[PythonFunction, ...] = ()
-        self._functions(
-            auth=auth, storage=storage, job_events=job_events, import_queue=import_queue, webhooks=webhooks,
-            code=code, log_level=log_level,
-        )  # fmt: skip
-        self._grant(storage=storage, job_events=job_events, import_queue=import_queue, webhooks=webhooks)
-        self._authorize(auth, storage, code=code, log_level=log_level)
+        self._functions(backends, code=code, log_level=log_level)
+        self._grant(backends)
+        self._authorize(backends, code=code, log_level=log_level)
         self._stage()
-        http_functions: tuple[PythonFunction, ...] = self.functions
+        http_functions = (self.upload, self.status, self.token, self.control)
         self._routes({target.spec.name: target for target in http_functions})
         self.functions = (*http_functions, self.authorizer_function)  # monitored like the others
         self.url = self.http_api.api_endpoint + "/"
 
-    def _functions(
-        self,
-        *,
-        auth: Auth,
-        storage: Storage,
-        job_events: events.IEventBus,
-        import_queue: sqs.IQueue,
-        webhooks: Webhooks,
-        code: lambda_.Code,
-        log_level: str,
-    ) -> None:
+    def _functions(self, backends: Backends, *, code: lambda_.Code, log_level: str) -> None:
         defaults = c.SETTINGS_DEFAULTS
+        storage, job_events = backends.storage, backends.job_events
 
         def function(construct_id: str, spec: c.FunctionSpec, environment: dict[str, str]) -> PythonFunction:
             return PythonFunction(
@@ -107,22 +97,20 @@ class Api(Construct):
                 c.Env.DOWNLOAD_URL_EXPIRY_SECONDS: str(defaults.download_url_expiry_seconds),
             },
         )
-        self.token = function("Token", c.TOKEN, {c.Env.TOKEN_ENDPOINT_URL: auth.token_endpoint_url})
+        self.token = function("Token", c.TOKEN, {c.Env.TOKEN_ENDPOINT_URL: backends.auth.token_endpoint_url})
         self.control = function(
             "Control",
             c.CONTROL,
             {
                 **storage.environment,
-                **webhooks.environment,
+                **backends.webhooks.environment,
                 c.Env.EVENT_BUS_NAME: job_events.event_bus_name,
-                c.Env.IMPORT_QUEUE_URL: import_queue.queue_url,
+                c.Env.IMPORT_QUEUE_URL: backends.import_queue.queue_url,
             },
         )
-        self.functions = (self.upload, self.status, self.token, self.control)
 
-    def _grant(
-        self, *, storage: Storage, job_events: events.IEventBus, import_queue: sqs.IQueue, webhooks: Webhooks
-    ) -> None:
+    def _grant(self, backends: Backends) -> None:
+        storage, job_events = backends.storage, backends.job_events
         # Upload: write the job and the idempotency record, store the file or sign a POST for it.
         storage.jobs.grant_read_write_data(self.upload.role)
         storage.idempotency.grant_read_write_data(self.upload.role)
@@ -133,12 +121,13 @@ class Api(Construct):
         self._grant_job_control(self.status, storage, job_events)
         # Control: approve (wake the importer), discard, abort; the webhook (seal its secret).
         self._grant_job_control(self.control, storage, job_events)
-        import_queue.grant_send_messages(self.control.role)
+        backends.import_queue.grant_send_messages(self.control.role)
         storage.tenants.grant_read_write_data(self.control.role)
-        webhooks.key.grant(self.control.role, "kms:Encrypt")  # seal a new signing secret
+        backends.webhooks.key.grant(self.control.role, "kms:Encrypt")  # seal a new signing secret
 
-    def _authorize(self, auth: Auth, storage: Storage, *, code: lambda_.Code, log_level: str) -> None:
+    def _authorize(self, backends: Backends, *, code: lambda_.Code, log_level: str) -> None:
         """The tenant authorizer: answers cached per token and route (docs/AUTH.md)."""
+        auth, storage = backends.auth, backends.storage
         self.authorizer_function = PythonFunction(
             self,
             "Authorizer",

@@ -93,7 +93,7 @@ NIGHT_WINDOW = Duration.hours(2)
 IMPORTER = FunctionSpec(
     name="importer",
     memory_mb=3584,  # 2.03 vCPU: both hashing threads get a core
-    timeout=Duration.seconds(300),
+    timeout=Duration.seconds(schema.IMPORT_CONSUMER.timeout_seconds),
     description="Imports CSV chunks",
 )
 CONTROL = FunctionSpec(
@@ -103,7 +103,10 @@ CONTROL = FunctionSpec(
     description="Approve, discard and abort imports; the tenant's webhook",
 )
 DELIVERY = FunctionSpec(
-    name="delivery", memory_mb=256, timeout=Duration.seconds(30), description="Delivers signed webhook events"
+    name="delivery",
+    memory_mb=256,
+    timeout=Duration.seconds(schema.DELIVERY_CONSUMER.timeout_seconds),
+    description="Delivers signed webhook events",
 )
 AUTHORIZER = FunctionSpec(
     name="authorizer",
@@ -115,7 +118,7 @@ AUTHORIZER = FunctionSpec(
 DEADLETTER = FunctionSpec(
     name="deadletter",
     memory_mb=512,
-    timeout=Duration.seconds(120),
+    timeout=Duration.seconds(schema.DEADLETTER_CONSUMER.timeout_seconds),
     description="Ends the jobs whose import messages failed after every retry",
 )
 FUNCTIONS = (UPLOAD, STATUS, TOKEN, CONTROL, IMPORTER, DELIVERY, AUTHORIZER, DEADLETTER)
@@ -127,9 +130,13 @@ LAMBDA_PLATFORM = "manylinux2014_aarch64"
 POWERTOOLS_SERVICE_NAME = observability.SERVICE
 METRICS_NAMESPACE = observability.NAMESPACE
 
-# --- import queue --------------------------------------------------------------------------------
-# Each message is one file or one chunk of IMPORT_CHUNK_ROWS rows whose passwords are hashed
-# (scrypt): one message per invocation keeps a chunk well inside the timeout.
+# --- queues -------------------------------------------------------------------------------------
+# Names, retention, redrive, batch sizes and visibility timeouts: lambdas/common/schema.py (the local
+# stack reads the same specs). Below: what only the deployed stack has.
+IMPORT_QUEUE = schema.IMPORT_QUEUE  # import-csv/pending/*.csv notifications and chunk messages
+IMPORT_DLQ = schema.IMPORT_DLQ
+IMPORT_LEASE_SECONDS = schema.IMPORT_LEASE_SECONDS  # longer than the importer's timeout
+WEBHOOK_QUEUE = schema.WEBHOOK_QUEUE  # HELD and terminal job events
 IMPORTER_TABLE_ACTIONS = (  # what lambdas/importer, jobs and roster call; no Scan, no stream reads
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
@@ -140,25 +147,12 @@ IMPORTER_TABLE_ACTIONS = (  # what lambdas/importer, jobs and roster call; no Sc
     "dynamodb:ConditionCheckItem",
     "dynamodb:DescribeTable",
 )
-IMPORT_BATCH_SIZE = 1
 # 5 M hashes x 60 ms / 2 threads / 50 invocations = 50 min of a 2 h window; ~1,500 rows/s into DynamoDB
 IMPORT_MAX_CONCURRENCY = 50  # caps the chunk fan-out (and DynamoDB write rate) without reserving concurrency
-IMPORT_VISIBILITY_TIMEOUT = Duration.seconds(IMPORTER.timeout.to_seconds() * 6)
-IMPORT_MAX_RECEIVE_COUNT = schema.IMPORT_MAX_RECEIVE_COUNT
-DLQ_RETENTION = Duration.days(14)
-DEADLETTER_BATCH_SIZE = 1
-# The DLQ consumer's own retries: its visibility timeout is 6x its function timeout.
-DEADLETTER_VISIBILITY_TIMEOUT = Duration.seconds(DEADLETTER.timeout.to_seconds() * 6)
 
 # --- webhooks ------------------------------------------------------------------------------------
-# One event per invocation: a receiver that never answers holds one invocation for at most
-# WEBHOOK_TIMEOUT_SECONDS, well inside the function timeout, and no other event waits behind it.
-WEBHOOK_BATCH_SIZE = 1
 WEBHOOK_MAX_CONCURRENCY = 5
-WEBHOOK_TIMEOUT_SECONDS = 10
-WEBHOOK_VISIBILITY_TIMEOUT = Duration.seconds(DELIVERY.timeout.to_seconds() * 6)
-WEBHOOK_MAX_RECEIVE_COUNT = schema.WEBHOOK_MAX_RECEIVE_COUNT
-WEBHOOK_RETENTION = Duration.seconds(schema.WEBHOOK_RETENTION_SECONDS)
+WEBHOOK_TIMEOUT_SECONDS = SETTINGS_DEFAULTS.webhook_timeout_seconds  # one attempt, inside the function's timeout
 WEBHOOKS_ABANDONED_METRIC = "WebhookDeliveriesAbandoned"
 # The bus rule's target (the delivery queue): EventBridge's own retry policy, written out (its
 # defaults), and the delivery DLQ for an event it still could not put on the queue (else dropped).

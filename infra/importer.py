@@ -5,11 +5,10 @@ same queue, and publishes every job state change on its EventBridge bus."""
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_s3 import IBucketRef
@@ -17,6 +16,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.functions import PythonFunction
+from infra.queues import event_source, queue_with_dead_letters
 from infra.storage import Storage
 
 
@@ -27,7 +27,7 @@ class ImportWorker(Construct):
         super().__init__(scope, construct_id)
         # Messages carry object keys and row ranges, never rows: SQS-managed encryption suffices and
         # lets S3 deliver notifications without a key policy.
-        self._queues()
+        self.queue, self.dlq = queue_with_dead_letters(self, c.IMPORT_QUEUE, purpose="import")
         self.bus = events.EventBus(self, "Events", description="Rostering import job state changes")
         environment = {
             **storage.environment,
@@ -35,8 +35,7 @@ class ImportWorker(Construct):
             c.Env.IMPORT_QUEUE_URL: self.queue.queue_url,
             c.Env.MAX_UPLOAD_BYTES: str(c.SETTINGS_DEFAULTS.max_upload_bytes),
             c.Env.PASSWORD_HASH_LOG2_N: str(c.SETTINGS_DEFAULTS.password_hash_log2_n),
-            # A lease shorter than the function timeout would let a live attempt be taken over.
-            c.Env.IMPORT_LEASE_SECONDS: str(int(c.IMPORTER.timeout.to_seconds()) + 30),
+            c.Env.IMPORT_LEASE_SECONDS: str(c.IMPORT_LEASE_SECONDS),
             c.Env.IMPORT_CHUNK_ROWS: str(c.SETTINGS_DEFAULTS.import_chunk_rows),
             c.Env.IMPORT_LINE_RECHECK_SECONDS: str(c.SETTINGS_DEFAULTS.import_line_recheck_seconds),
         }
@@ -44,12 +43,7 @@ class ImportWorker(Construct):
             self, "Function", spec=c.IMPORTER, code=code, log_level=log_level, environment=environment
         )
         self.handler.function.add_event_source(
-            sources.SqsEventSource(
-                self.queue,
-                batch_size=c.IMPORT_BATCH_SIZE,
-                max_concurrency=c.IMPORT_MAX_CONCURRENCY,
-                report_batch_item_failures=True,
-            )
+            event_source(self.queue, c.IMPORT_QUEUE, max_concurrency=c.IMPORT_MAX_CONCURRENCY)
         )
         storage.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
@@ -59,27 +53,6 @@ class ImportWorker(Construct):
 
         self._grant(storage)
         self._dead_letters(code=code, log_level=log_level, environment=environment, storage=storage)
-
-    def _queues(self) -> None:
-        self.dlq = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=c.DLQ_RETENTION,
-            visibility_timeout=c.DEADLETTER_VISIBILITY_TIMEOUT,
-        )
-        Validations.of(self.dlq).acknowledge(
-            Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the import queue.")
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=c.IMPORT_VISIBILITY_TIMEOUT,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=c.IMPORT_MAX_RECEIVE_COUNT),
-        )
 
     def _grant(self, storage: Storage) -> None:
         role = self.handler.role
@@ -101,9 +74,7 @@ class ImportWorker(Construct):
         self.deadletter = PythonFunction(
             self, "DeadLetterConsumer", spec=c.DEADLETTER, code=code, log_level=log_level, environment=environment
         )
-        self.deadletter.function.add_event_source(
-            sources.SqsEventSource(self.dlq, batch_size=c.DEADLETTER_BATCH_SIZE, report_batch_item_failures=True)
-        )
+        self.deadletter.function.add_event_source(event_source(self.dlq, c.IMPORT_DLQ))
         role = self.deadletter.role
         self.queue.grant_send_messages(role)  # wakes the tenant's next job
         self.bus.grant_put_events_to(role)

@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import constants as c
-from infra.api import Api
+from infra.api import Api, Backends
 from infra.auth import Auth
 from infra.bundling import lambda_code
 from infra.edge import Edge
@@ -73,11 +73,9 @@ class RosteringStack(Stack):
         api = Api(
             self,
             "Api",
-            auth=auth,
-            storage=storage,
-            job_events=importer.bus,
-            import_queue=importer.queue,
-            webhooks=webhooks,
+            backends=Backends(
+                auth=auth, storage=storage, job_events=importer.bus, import_queue=importer.queue, webhooks=webhooks
+            ),
             code=code,
             log_level=settings.log_level,
         )

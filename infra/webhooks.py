@@ -1,22 +1,21 @@
 """Webhook delivery: the job events bus → a rule (HELD and terminal states) → the delivery queue
-(+DLQ, also the rule target's DLQ) → the delivery Lambda with partial batch responses. Retries are the queue's: a failed
-attempt's message comes back after the backoff the function sets (ChangeMessageVisibility), for
-24 hours; a message that keeps crashing the function reaches the DLQ after
-WEBHOOK_MAX_RECEIVE_COUNT receives. Signing secrets are sealed with this construct's KMS key."""
+(+DLQ, also the rule target's DLQ) → the delivery Lambda with partial batch responses. Retries are
+the queue's: a failed attempt's message comes back after the backoff the function sets
+(ChangeMessageVisibility), for 24 hours; a message that keeps crashing the function reaches the DLQ
+after the queue's ``max_receive_count`` receives (``lambdas.common.schema.WEBHOOK_QUEUE``). Signing
+secrets are sealed with this construct's KMS key."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants as c
 from infra.functions import PythonFunction
+from infra.queues import event_source, queue_with_dead_letters
 from infra.storage import Storage
 from lambdas.webhooks.events import bus_pattern
 
@@ -34,7 +33,9 @@ class Webhooks(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(self, "SecretsKey", enable_key_rotation=True, description="Rostering webhook secrets")
-        self._queues()
+        # Messages carry job status results (no secret): SQS-managed encryption, which EventBridge
+        # can write to without a key policy.
+        self.queue, self.dlq = queue_with_dead_letters(self, c.WEBHOOK_QUEUE, purpose="delivery")
         self.rule = events.Rule(
             self,
             "JobEvents",
@@ -64,37 +65,9 @@ class Webhooks(Construct):
             },
         )
         self.handler.function.add_event_source(
-            sources.SqsEventSource(
-                self.queue,
-                batch_size=c.WEBHOOK_BATCH_SIZE,
-                max_concurrency=c.WEBHOOK_MAX_CONCURRENCY,
-                report_batch_item_failures=True,
-            )
+            event_source(self.queue, c.WEBHOOK_QUEUE, max_concurrency=c.WEBHOOK_MAX_CONCURRENCY)
         )
         self._grant(storage)
-
-    def _queues(self) -> None:
-        # Messages carry job status results (no secret): SQS-managed encryption, which EventBridge
-        # can write to without a key policy.
-        self.dlq = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=c.DLQ_RETENTION,
-        )
-        Validations.of(self.dlq).acknowledge(
-            Acknowledgment(id="AwsSolutions-SQS3", reason="This queue is the dead-letter queue of the delivery queue.")
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=c.WEBHOOK_VISIBILITY_TIMEOUT,
-            retention_period=c.WEBHOOK_RETENTION,
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dlq, max_receive_count=c.WEBHOOK_MAX_RECEIVE_COUNT),
-        )
 
     def _grant(self, storage: Storage) -> None:
         role = self.handler.role

@@ -73,20 +73,25 @@ def create_bucket(s3: Any, settings: Settings) -> None:
     )
 
 
-def create_import_queue(sqs: Any, s3: Any, settings: Settings, *, visibility_timeout: int = 30) -> dict[str, str]:
+def create_queue(sqs: Any, spec: schema.QueueSpec) -> tuple[str, str]:
+    """The queue of ``spec`` (after its dead-letter queue) with the retention, visibility timeout and
+    redrive the CDK stack gives it; its URL and ARN."""
+    attributes = {}
+    if spec.visibility_timeout_seconds is not None:
+        attributes["VisibilityTimeout"] = str(spec.visibility_timeout_seconds)
+    if spec.retention_seconds is not None:
+        attributes["MessageRetentionPeriod"] = str(spec.retention_seconds)
+    if spec.dead_letters is not None:
+        _, dlq_arn = create_queue(sqs, spec.dead_letters)
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(spec.max_receive_count)}
+        attributes["RedrivePolicy"] = json.dumps(redrive)
+    url = sqs.create_queue(QueueName=spec.local_name, Attributes=attributes)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def create_import_queue(sqs: Any, s3: Any, settings: Settings) -> dict[str, str]:
     """The import queue with its DLQ, fed by the bucket's ``import-csv/pending/*.csv`` notifications."""
-    dlq_url = sqs.create_queue(QueueName=schema.IMPORT_DLQ_LOCAL_NAME)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue_url = sqs.create_queue(
-        QueueName=schema.IMPORT_QUEUE_LOCAL_NAME,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(schema.IMPORT_MAX_RECEIVE_COUNT)}
-            ),
-        },
-    )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url, queue_arn = create_queue(sqs, schema.IMPORT_QUEUE)
     s3.put_bucket_notification_configuration(
         Bucket=settings.bucket_name,
         NotificationConfiguration={
@@ -106,7 +111,7 @@ def create_import_queue(sqs: Any, s3: Any, settings: Settings, *, visibility_tim
             ]
         },
     )
-    return {"queue_url": queue_url, "dlq_url": dlq_url}
+    return {"queue_url": queue_url, "dlq_url": sqs.get_queue_url(QueueName=schema.IMPORT_DLQ.local_name)["QueueUrl"]}
 
 
 def create_webhook_key(kms: Any, settings: Settings) -> str:
@@ -116,25 +121,14 @@ def create_webhook_key(kms: Any, settings: Settings) -> str:
     return key_id
 
 
-def create_webhook_queue(sqs: Any, events: Any, settings: Settings, *, visibility_timeout: int = 30) -> dict[str, str]:
+def create_webhook_queue(sqs: Any, events: Any, settings: Settings) -> dict[str, str]:
     """The delivery queue with its DLQ, fed by the bus rule of HELD and terminal job events."""
-    dlq_url = sqs.create_queue(QueueName=schema.WEBHOOK_DLQ_LOCAL_NAME)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue_url = sqs.create_queue(
-        QueueName=schema.WEBHOOK_QUEUE_LOCAL_NAME,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout),
-            "MessageRetentionPeriod": str(schema.WEBHOOK_RETENTION_SECONDS),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(schema.WEBHOOK_MAX_RECEIVE_COUNT)}
-            ),
-        },
-    )["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url, queue_arn = create_queue(sqs, schema.WEBHOOK_QUEUE)
     events.put_rule(
         Name=WEBHOOK_RULE_NAME, EventBusName=settings.event_bus_name, EventPattern=json.dumps(bus_pattern())
     )
     events.put_targets(
         Rule=WEBHOOK_RULE_NAME, EventBusName=settings.event_bus_name, Targets=[{"Id": "deliveries", "Arn": queue_arn}]
     )
+    dlq_url = sqs.get_queue_url(QueueName=schema.WEBHOOK_DLQ.local_name)["QueueUrl"]
     return {"queue_url": queue_url, "dlq_url": dlq_url, "queue_arn": queue_arn}

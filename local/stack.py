@@ -17,7 +17,7 @@ import boto3
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from lambdas.common import observability, routes
+from lambdas.common import observability, routes, schema
 from lambdas.common.config import Env, Settings
 from local import moto_dynamodb
 from local.issuer import DEFAULT_LOCAL_CLIENTS, ENDPOINT_PATH, LocalIssuer, parse_clients
@@ -43,6 +43,11 @@ LOCAL_ENVIRONMENT = {
 }
 
 
+# The queues a function reads through an event source mapping, and the local workers of each (Lambda
+# scales out instead). The stack's mappings are built from the same specs: tests/infra/test_queues.py.
+PUMPED_QUEUES = ((schema.IMPORT_QUEUE, 2), (schema.IMPORT_DLQ, 1), (schema.WEBHOOK_QUEUE, 2))
+
+
 class LocalStack:
     def __init__(self, port: int) -> None:
         self.port = port
@@ -60,8 +65,8 @@ class LocalStack:
         token_base = f"http://{HOST}:{token_server.server_port}"
         self.issuer = issuer_box["issuer"] = LocalIssuer.from_env(f"{token_base}/local_pool")
 
-        queues = self._configure(token_base)
-        self._start_pumps(queues)
+        self._configure(token_base)
+        self._start_pumps()
         self._serve(self._gateway(), self.port)
 
     def _configure(self, token_base: str) -> dict[str, str]:
@@ -75,6 +80,7 @@ class LocalStack:
                 Env.TOKEN_ISSUER_URL: self.issuer.issuer_url,
                 # Webhook receivers on this machine (http://127.0.0.1:...) are allowed here only.
                 Env.WEBHOOK_ALLOW_LOOPBACK: "true",
+                Env.IMPORT_LEASE_SECONDS: str(schema.IMPORT_LEASE_SECONDS),  # as the stack sets it
             }
         )
         queues = self._create_resources(Settings.from_env())
@@ -107,23 +113,21 @@ class LocalStack:
         )
         return gateway
 
-    def _start_pumps(self, queues: dict[str, str]) -> None:
-        """Lambda's SQS event source mappings: the importer on the import queue, the dead-letter
-        consumer on its DLQ (a message lands there after maxReceiveCount failed receives), the
-        webhook delivery on its queue."""
+    def _start_pumps(self) -> None:
+        """Lambda's SQS event source mappings (``PUMPED_QUEUES``)."""
         from lambdas.deadletter import handler as deadletter
         from lambdas.delivery import handler as delivery
         from lambdas.importer import handler as importer
         from local.pump import QueuePump
 
+        handlers = {
+            "importer": importer.lambda_handler,
+            "deadletter": deadletter.lambda_handler,
+            "delivery": delivery.lambda_handler,
+        }
         sqs = boto3.client("sqs")
-        for name, queue_url, handler, workers in (
-            ("importer", queues["queue_url"], importer.lambda_handler, 2),
-            ("deadletter", queues["dlq_url"], deadletter.lambda_handler, 1),
-            ("delivery", queues["webhook_queue_url"], delivery.lambda_handler, 2),
-        ):
-            arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            pump = QueuePump(sqs, queue_url, arn, handler, workers=workers, name=name)
+        for spec, workers in PUMPED_QUEUES:
+            pump = QueuePump(sqs, spec, handlers[spec.reader().function], workers=workers)
             pump.start()
             self._pumps.append(pump)
 
@@ -149,7 +153,7 @@ class LocalStack:
         events.create_event_bus(Name=settings.event_bus_name)
         create_webhook_key(boto3.client("kms"), settings)
         webhooks = create_webhook_queue(boto3.client("sqs"), events, settings)
-        queues = create_import_queue(boto3.client("sqs"), s3, settings, visibility_timeout=60)
+        queues = create_import_queue(boto3.client("sqs"), s3, settings)
         return {**queues, "webhook_queue_url": webhooks["queue_url"], "webhook_queue_arn": webhooks["queue_arn"]}
 
 

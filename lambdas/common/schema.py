@@ -53,16 +53,78 @@ TABLES = (JOBS_TABLE, ROSTER_TABLE, IDEMPOTENCY_TABLE, TENANTS_TABLE)
 
 BUCKET_LOCAL_NAME = "rostering-uploads"
 EVENT_BUS_LOCAL_NAME = "rostering-events"
-IMPORT_QUEUE_LOCAL_NAME = "rostering-import"
-IMPORT_DLQ_LOCAL_NAME = "rostering-import-dlq"
 EVENT_SOURCE = "rostering.imports"
-# Receives of one import message before SQS moves it to the dead-letter queue (stack and local stack).
-IMPORT_MAX_RECEIVE_COUNT = 5
-WEBHOOK_QUEUE_LOCAL_NAME = "rostering-webhooks"
-WEBHOOK_DLQ_LOCAL_NAME = "rostering-webhooks-dlq"
 WEBHOOK_KEY_LOCAL_ALIAS = "alias/rostering-webhooks"
-# Receives of one webhook event before SQS moves it to the dead-letter queue: above the attempts
-# the retry policy makes in its 24-hour window, so only a crashing handler reaches the DLQ; kept
-# longer than that window.
-WEBHOOK_MAX_RECEIVE_COUNT = 30
-WEBHOOK_RETENTION_SECONDS = 2 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsumerSpec:
+    """The Lambda function that reads a queue through an event source mapping. The CDK stack builds
+    the mapping, the function's timeout and the queue's visibility timeout from it, and the local
+    stack's pump (``local/pump.py``) reads the queue the same way: the emulator is as strict as AWS."""
+
+    function: str  # the function's name (``lambdas.common.routes`` style: "importer", "delivery", …)
+    timeout_seconds: int
+    batch_size: int  # records per invocation (SQS receives at most 10 without a batching window)
+    report_batch_item_failures: bool = True  # the function answers ``{"batchItemFailures": [...]}``
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        """Lambda's guidance for an SQS event source: at least six times the function timeout, so a
+        message is not received again while an invocation (and its retries) may still run."""
+        return 6 * self.timeout_seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueSpec:
+    local_name: str
+    consumer: ConsumerSpec | None = None
+    retention_seconds: int | None = None  # None: SQS's default of 4 days
+    dead_letters: QueueSpec | None = None
+    max_receive_count: int | None = None  # receives before SQS moves a message to ``dead_letters``
+
+    @property
+    def visibility_timeout_seconds(self) -> int | None:
+        """None: SQS's default (30 s) on a queue no function reads."""
+        return self.consumer.visibility_timeout_seconds if self.consumer else None
+
+    def reader(self) -> ConsumerSpec:
+        """The function that reads this queue (an error for a queue none reads)."""
+        if self.consumer is None:
+            raise ValueError(f"no function reads {self.local_name}")
+        return self.consumer
+
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum: time to look at what failed
+# The dead-letter consumer ends the job of a message that failed after every retry (IMPORT_FAILED).
+DEADLETTER_CONSUMER = ConsumerSpec(function="deadletter", timeout_seconds=120, batch_size=1)
+IMPORT_DLQ = QueueSpec(
+    local_name="rostering-import-dlq",
+    consumer=DEADLETTER_CONSUMER,
+    retention_seconds=DLQ_RETENTION_SECONDS,
+)
+# Each message is one file or one chunk of rows whose passwords are hashed (scrypt): one message
+# per invocation keeps a chunk well inside the timeout. Five receives before the dead-letter queue.
+IMPORT_CONSUMER = ConsumerSpec(function="importer", timeout_seconds=300, batch_size=1)
+# How long an importer attempt holds its job: longer than the function runs, so a live attempt is
+# never taken over (the stack and the local stack set IMPORT_LEASE_SECONDS to it).
+IMPORT_LEASE_SECONDS = IMPORT_CONSUMER.timeout_seconds + 30
+IMPORT_QUEUE = QueueSpec(
+    local_name="rostering-import",
+    consumer=IMPORT_CONSUMER,
+    dead_letters=IMPORT_DLQ,
+    max_receive_count=5,
+)
+WEBHOOK_DLQ = QueueSpec(local_name="rostering-webhooks-dlq", retention_seconds=DLQ_RETENTION_SECONDS)
+# One event per invocation: a receiver that never answers holds one invocation for at most the
+# webhook timeout and no other event waits behind it. Receives before the dead-letter queue: above
+# the attempts the retry policy makes in its 24-hour window, so only a crashing handler reaches the
+# DLQ; kept longer than that window.
+DELIVERY_CONSUMER = ConsumerSpec(function="delivery", timeout_seconds=30, batch_size=1)
+WEBHOOK_QUEUE = QueueSpec(
+    local_name="rostering-webhooks",
+    consumer=DELIVERY_CONSUMER,
+    retention_seconds=2 * 24 * 3600,
+    dead_letters=WEBHOOK_DLQ,
+    max_receive_count=30,
+)

@@ -22,6 +22,7 @@ from lambdas.jobs.model import ABORTABLE_STATUSES, SUMMARY_FIELDS, UPLOAD_NOT_RE
 PK, SK, TTL = JOBS_TABLE.partition_key, JOBS_TABLE.sort_key or "sk", JOBS_TABLE.ttl_attribute or "ttl"
 LIST_KEY = JOBS_BY_ACCEPTANCE.sort_key
 JOB_RETENTION_SECONDS = 30 * 24 * 3600
+STATUS_NAME = {"#s": "status"}  # the expression name of a job's status ("status" is a reserved word)
 CHUNK_MARKER = "#chunk#"
 
 # Running totals that chunks ADD to; copied into ``summary`` when the job finishes.
@@ -93,7 +94,7 @@ class JobStore:
             self._table.delete_item(
                 Key={PK: tenant, SK: reference_id},
                 ConditionExpression="#s = :pending",
-                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeNames=STATUS_NAME,
                 ExpressionAttributeValues={":pending": JobStatus.PENDING.value},
             )
         except ClientError as error:
@@ -118,7 +119,7 @@ class JobStore:
         }
         if status is not None:
             query["FilterExpression"] = "#s = :status"
-            query["ExpressionAttributeNames"] = {"#s": "status"}
+            query["ExpressionAttributeNames"] = STATUS_NAME
             query["ExpressionAttributeValues"] = {":status": status}
         if after is not None:
             query["ExclusiveStartKey"] = {PK: tenant, SK: after[SK], LIST_KEY: after[LIST_KEY]}
@@ -155,7 +156,6 @@ class JobStore:
             UpdateExpression="SET #s = :aborted, finishedAt = :iso, summary = if_not_exists(summary, :zero), "
             "errors = if_not_exists(errors, :none), warnings = if_not_exists(warnings, :none) REMOVE leaseUntil",
             ConditionExpression="#s IN (:a, :b)",
-            ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
                 ":aborted": JobStatus.ABORTED.value,
                 ":a": pending,
@@ -188,15 +188,12 @@ class JobStore:
             UpdateExpression="SET #s = :held, template = :template, summary = :summary, errors = :errors, "
             "warnings = :warnings, heldAt = :iso, holdUntil = :until, holdCheck = :check REMOVE leaseUntil, attempt",
             ConditionExpression="#s = :processing AND attempt = :attempt",
-            ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
                 ":held": JobStatus.HELD.value,
                 ":processing": JobStatus.PROCESSING.value,
                 ":attempt": attempt,
                 ":template": template,
-                ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
-                ":errors": [dict(e) for e in errors],
-                ":warnings": [dict(w) for w in warnings],
+                **_outcome(summary, errors, warnings),
                 ":iso": utc_now_iso(),
                 ":until": hold_until,
                 ":check": check,
@@ -212,7 +209,6 @@ class JobStore:
                 reference_id,
                 UpdateExpression="SET holdCheck = :following",
                 ConditionExpression="#s = :held AND holdCheck = :check",
-                ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":held": JobStatus.HELD.value, ":check": check, ":following": following},
             )
             is not None
@@ -226,7 +222,6 @@ class JobStore:
             reference_id,
             UpdateExpression="SET #s = :pending, approved = :yes, approvedAt = :iso REMOVE holdUntil",
             ConditionExpression="#s = :held AND holdUntil >= :now",
-            ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
                 ":pending": JobStatus.PENDING.value,
                 ":held": JobStatus.HELD.value,
@@ -247,7 +242,6 @@ class JobStore:
             reference_id,
             UpdateExpression="SET #s = :discarded, finishedAt = :iso",
             ConditionExpression=condition,
-            ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
                 ":discarded": JobStatus.DISCARDED.value,
                 ":held": JobStatus.HELD.value,
@@ -298,7 +292,7 @@ class JobStore:
             "leaseUntil = :lease, attempt = :attempt",
             ConditionExpression="attribute_exists(#pk) AND (#s = :pending OR "
             "(#s = :processing AND leaseUntil < :now AND attribute_not_exists(dispatched)))",
-            ExpressionAttributeNames={"#s": "status", "#pk": PK},
+            ExpressionAttributeNames={**STATUS_NAME, "#pk": PK},
             ExpressionAttributeValues={
                 ":processing": JobStatus.PROCESSING.value,
                 ":pending": JobStatus.PENDING.value,
@@ -323,7 +317,6 @@ class JobStore:
                 reference_id,
                 UpdateExpression="SET lineCheck = :token",
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
             )
             is not None
@@ -372,7 +365,7 @@ class JobStore:
                 Key={PK: tenant, SK: reference_id},
                 UpdateExpression=expression,
                 ConditionExpression="#s = :processing AND attempt = :attempt",
-                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeNames=STATUS_NAME,
                 ExpressionAttributeValues={**values, ":processing": JobStatus.PROCESSING.value, ":attempt": attempt},
             )
         except ClientError as error:
@@ -413,7 +406,7 @@ class JobStore:
                             "Key": {PK: tenant, SK: reference_id},
                             "UpdateExpression": f"ADD chunksDone :one, {adds}",
                             "ConditionExpression": "#s = :processing",
-                            "ExpressionAttributeNames": {"#s": "status"},
+                            "ExpressionAttributeNames": STATUS_NAME,
                             "ExpressionAttributeValues": {
                                 **values,
                                 ":one": 1,
@@ -473,14 +466,11 @@ class JobStore:
             UpdateExpression="SET #s = :status, finishedAt = :iso, summary = :summary, errors = :errors, "
             "warnings = :warnings REMOVE leaseUntil",
             ConditionExpression=condition,
-            ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
                 ":status": status.value,
                 ":processing": JobStatus.PROCESSING.value,
                 ":iso": utc_now_iso(),
-                ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
-                ":errors": [dict(e) for e in errors],
-                ":warnings": [dict(w) for w in warnings],
+                **_outcome(summary, errors, warnings),
                 **guard,
             },
         )
@@ -502,15 +492,12 @@ class JobStore:
             UpdateExpression="SET #s = :failed, finishedAt = :iso, summary = :summary, errors = :errors, "
             "warnings = :warnings REMOVE leaseUntil",
             ConditionExpression="#s IN (:pending, :processing)",
-            ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
                 ":failed": JobStatus.FAILED.value,
                 ":pending": JobStatus.PENDING.value,
                 ":processing": JobStatus.PROCESSING.value,
                 ":iso": utc_now_iso(),
-                ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
-                ":errors": [dict(e) for e in errors],
-                ":warnings": [dict(w) for w in warnings],
+                **_outcome(summary, errors, warnings),
             },
         )
 
@@ -529,7 +516,6 @@ class JobStore:
             UpdateExpression="SET #s = :failed, finishedAt = :iso, summary = :summary, errors = :errors, "
             "warnings = :none",
             ConditionExpression="#s = :pending AND uploadDeadline < :now",
-            ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
                 ":failed": JobStatus.FAILED.value,
                 ":pending": JobStatus.PENDING.value,
@@ -542,7 +528,9 @@ class JobStore:
         )
 
     def _update_if(self, tenant: str, reference_id: str, **update: Any) -> dict[str, Any] | None:
-        """A conditional update of the job: its new attributes, or None when the condition failed."""
+        """A conditional update of the job (``#s`` names its status unless ``update`` names other
+        attributes): its new attributes, or None when the condition failed."""
+        update.setdefault("ExpressionAttributeNames", STATUS_NAME)
         try:
             response = self._table.update_item(Key={PK: tenant, SK: reference_id}, ReturnValues="ALL_NEW", **update)
         except ClientError as error:
@@ -551,6 +539,17 @@ class JobStore:
             raise
         item: dict[str, Any] = response["Attributes"]
         return item
+
+
+def _outcome(
+    summary: Mapping[str, int], errors: Sequence[Mapping[str, Any]], warnings: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The values of an update that records what an import found (``:summary``, ``:errors``, ``:warnings``)."""
+    return {
+        ":summary": {name: int(summary.get(name, 0)) for name in SUMMARY_FIELDS},
+        ":errors": [dict(e) for e in errors],
+        ":warnings": [dict(w) for w in warnings],
+    }
 
 
 def _only_conditions_failed(error: ClientError) -> bool:

@@ -55,7 +55,7 @@ def test_importer_reads_the_queue_one_message_at_a_time_with_partial_batch_respo
             "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
             "FunctionName": {"Ref": importer_id},
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
-            "BatchSize": c.IMPORT_BATCH_SIZE,
+            "BatchSize": 1,
             "ScalingConfig": {"MaximumConcurrency": c.IMPORT_MAX_CONCURRENCY},
         },
     )
@@ -104,7 +104,7 @@ def test_dead_letter_consumer_reads_the_dlq_with_partial_batch_responses(
             "EventSourceArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
             "FunctionName": {"Ref": consumer_id},
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
-            "BatchSize": c.DEADLETTER_BATCH_SIZE,
+            "BatchSize": 1,
         },
     )
     assert dlq["Properties"]["VisibilityTimeout"] >= 6 * consumer["Properties"]["Timeout"]

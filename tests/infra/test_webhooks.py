@@ -64,9 +64,9 @@ def test_only_a_crashing_message_reaches_the_dead_letter_queue(resources: Resour
     (_, queue), (dlq_id, _) = delivery_queues(resources)
     assert queue["Properties"]["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
-        "maxReceiveCount": c.WEBHOOK_MAX_RECEIVE_COUNT,
+        "maxReceiveCount": c.WEBHOOK_QUEUE.max_receive_count,
     }
-    assert attempts_in_the_window(RetryPolicy()) < c.WEBHOOK_MAX_RECEIVE_COUNT
+    assert attempts_in_the_window(RetryPolicy()) < c.WEBHOOK_QUEUE.max_receive_count
 
 
 def test_the_backoff_fits_one_visibility_change_and_the_queue_keeps_messages_past_the_window(
