@@ -197,6 +197,45 @@ def test_presigned_post_cannot_change_the_signed_tenant(stack):
     assert posted.status_code == 403
 
 
+def test_presigned_post_cannot_change_or_add_the_change_threshold(stack):
+    # Given a grant for a held-at-10% upload and one without a threshold
+    token = stack.token()
+    url = f"{stack.base_url}/api/v1/upload/url"
+    held = requests.post(url, headers=auth(token), json={"changeThreshold": 10}, timeout=10).json()["result"]
+    plain = requests.post(url, headers=auth(token), timeout=10).json()["result"]
+    assert "x-amz-meta-changethreshold" in held["fields"] and "x-amz-meta-changethreshold" not in plain["fields"]
+    # Then neither a rewritten nor an added threshold gets through S3's policy check
+    for grant in (held, plain):
+        fields = {**grant["fields"], "x-amz-meta-changethreshold": "100"}
+        posted = requests.post(grant["url"], data=fields, files={"file": ("u.csv", USERS_CSV.encode())}, timeout=10)
+        assert posted.status_code == 403 and "x-amz-meta-changethreshold" in posted.text
+    # And the signed fields as given are accepted
+    posted = requests.post(held["url"], data=held["fields"], files={"file": ("u.csv", USERS_CSV.encode())}, timeout=10)
+    assert posted.status_code == 204
+
+
+def test_an_idempotency_key_covers_the_change_threshold(stack):
+    token = stack.token()
+    key = {"Idempotency-Key": f"threshold-{time.time_ns()}"}
+
+    def send(threshold: str) -> requests.Response:
+        return requests.post(
+            f"{stack.base_url}/api/v1/upload",
+            headers={**auth(token), **key},
+            files={"file": ("users.csv", USERS_CSV.encode(), "text/csv"), "changeThreshold": (None, threshold)},
+            timeout=60,
+        )
+
+    first = send("10")
+    assert first.status_code == 200, first.text
+    # The same key with another threshold is the documented conflict
+    other = send("50")
+    assert (other.status_code, other.json()["code"]) == (409, "IDEMPOTENCY_CONFLICT")
+    # The same key and threshold (10.0 is 10) answers the first referenceId again
+    again = send("10.0")
+    assert again.status_code == 200 and again.json() == first.json()
+
+
 def test_signed_links_are_sigv4(stack):
     token = stack.token()
     grant = requests.post(f"{stack.base_url}/api/v1/upload/url", headers=auth(token), timeout=10).json()["result"]
