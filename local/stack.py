@@ -114,18 +114,14 @@ class LocalStack:
         return gateway
 
     def _start_pumps(self) -> None:
-        """Lambda's SQS event source mappings (``PUMPED_QUEUES``)."""
-        from lambdas.handlers import deadletter, delivery, importer
+        """Lambda's SQS event source mappings (``PUMPED_QUEUES``), each invoking the handler of the
+        function its queue spec names."""
         from local.pump import QueuePump
 
-        handlers = {
-            "importer": importer.lambda_handler,
-            "deadletter": deadletter.lambda_handler,
-            "delivery": delivery.lambda_handler,
-        }
         sqs = boto3.client("sqs")
         for spec, workers in PUMPED_QUEUES:
-            pump = QueuePump(sqs, spec, handlers[spec.reader().function], workers=workers)
+            handler = importlib.import_module(f"lambdas.handlers.{spec.reader().function}").lambda_handler
+            pump = QueuePump(sqs, spec, handler, workers=workers)
             pump.start()
             self._pumps.append(pump)
 
