@@ -4,7 +4,6 @@ so no job stays ``PROCESSING`` past its lease plus retries and the tenant's line
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -19,11 +18,6 @@ from lambdas.importer.messages import parse_body
 from lambdas.importer.pipeline import Importer
 
 settings = Settings.from_env(require=wiring.REQUIRED)
-
-
-@cache
-def default_importer() -> Importer:
-    return wiring.build_importer(settings)
 
 
 def process_batch(event: dict[str, Any], context: LambdaContext, importer: Importer) -> PartialItemFailureResponse:
@@ -45,4 +39,4 @@ def process_batch(event: dict[str, Any], context: LambdaContext, importer: Impor
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_batch(event, context, default_importer())
+    return process_batch(event, context, wiring.importer_for(settings))

@@ -3,6 +3,7 @@ cold start and the roster services it runs with (the planner, apply, the roster 
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import boto3
@@ -34,7 +35,9 @@ def roster_services(settings: Settings, dynamodb: Any) -> RosterServices:
     )
 
 
-def build_importer(settings: Settings) -> Importer:
-    """The importer on the account's resources, with boto3 clients of its own."""
+@cache
+def importer_for(settings: Settings) -> Importer:
+    """The importer on the account's resources, with boto3 clients of its own: built on first
+    use, once per container (the handlers check ``settings`` at import, at cold start)."""
     dynamodb = boto3.resource("dynamodb")
     return Importer.build(settings, roster_services(settings, dynamodb), dynamodb=dynamodb)

@@ -25,6 +25,7 @@ from lambdas.common.config import (
     Settings,
 )
 from lambdas.handlers import importer as handler
+from lambdas.importer import wiring
 from lambdas.importer.chunks import RosterServices
 from lambdas.jobs.objects import JobFiles
 from lambdas.jobs.store import JobStore
@@ -552,11 +553,11 @@ def test_lambda_handler_imports_with_settings_from_the_environment(
 ) -> None:
     # Given the environment the stack gives the function, and a stored file
     monkeypatch.setattr(handler, "settings", stack.settings)
-    handler.default_importer.cache_clear()
+    wiring.importer_for.cache_clear()
     ref = stack.seed_upload(users_csv(2))
     # When the Lambda entry point receives the S3 event
     response = handler.lambda_handler(upload_event(ref), lambda_context)
-    handler.default_importer.cache_clear()
+    wiring.importer_for.cache_clear()
     # Then the import completed and the ImportsCompleted metric was emitted
     assert response == {"batchItemFailures": []}
     assert stack.job(ref)["status"] == "COMPLETED"
