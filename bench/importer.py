@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import resource
@@ -20,7 +21,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 from bench.harness import Figure, interleaved
@@ -49,7 +50,17 @@ def csv_pass(data: bytes) -> int:
 # -- 5. plan_100k_users_time --------------------------------------------------------------------
 def plan_users(repeat: int) -> list[Figure]:
     """``planning.plan`` with ``Planner.start`` (what ``Importer._plan`` runs) over an in-memory
-    stream instead of the S3 body, every chunk consumed; floor: one csv.reader pass."""
+    stream instead of the S3 body, every chunk consumed; floor: one csv.reader pass. Both run in a
+    fresh child process (``python -m bench.importer plan``), as the importer runs in a process of
+    its own: in this one, the earlier figures' moto state would make every garbage collection of
+    the planner's objects scan it too."""
+    answer = subprocess.run(
+        [sys.executable, "-m", "bench.importer", "plan", str(repeat)], capture_output=True, text=True, check=True
+    )
+    return [Figure(**json.loads(answer.stdout.splitlines()[-1]))]
+
+
+def _plan_users(repeat: int) -> Figure:
     from lambdas.importer import planning
     from lambdas.roster.planner import Planner
 
@@ -64,31 +75,45 @@ def plan_users(repeat: int) -> list[Figure]:
         csv_pass(data)
 
     ours, base, spread = interleaved(measured, floor, repeat)
-    return [Figure("plan_100k_users_time", ours * 1000, base * 1000, 6.0, "ms", spread)]
+    return Figure("plan_100k_users_time", ours * 1000, base * 1000, 6.0, "ms", spread)
 
 
 # -- 6. store_calls_per_1k_rows -----------------------------------------------------------------
+def _moto_stack() -> Any:
+    """The import stack in moto (inside ``mock_aws``), its queue URL in the environment the
+    importer's handler checks at import."""
+    import boto3
+
+    from lambdas.common.config import Env, Settings
+    from local.resources import create_bucket, create_tables
+    from testkit.import_stack import build_import_stack
+
+    settings = Settings(password_hash_log2_n=PROBE_LOG2_N)
+    s3 = boto3.client("s3")
+    create_bucket(s3, settings)
+    create_tables(boto3.client("dynamodb"), settings)
+    stack = build_import_stack({"s3": s3}, settings)
+    os.environ[Env.IMPORT_QUEUE_URL] = stack.settings.import_queue_url
+    return stack
+
+
 def store_calls(rows: int = 10_000) -> list[Figure]:
     """The real importer end to end in moto: the S3 event plans and fans out, then every chunk
-    message is drained from the queue and handled, ten to a batch as SQS delivers them. Every
-    DynamoDB request of the importer's resource (roster and jobs tables) is counted."""
-    import boto3
+    message is drained from the queue and handled in batches of the importer's event source
+    (``IMPORT_QUEUE``). Every DynamoDB request of the importer's resource (roster and jobs tables)
+    is counted."""
     from moto import mock_aws
 
-    from lambdas.common.config import Settings
-    from lambdas.handlers.importer import process_batch
+    from lambdas.common.schema import IMPORT_QUEUE
     from local import moto_dynamodb
-    from local.resources import create_bucket, create_tables
     from testkit.context import FakeLambdaContext
-    from testkit.import_stack import build_import_stack, sqs_event, upload_event
+    from testkit.import_stack import sqs_event, upload_event
 
     moto_dynamodb.install()
     with mock_aws():
-        settings = Settings(password_hash_log2_n=PROBE_LOG2_N)
-        s3 = boto3.client("s3")
-        create_bucket(s3, settings)
-        create_tables(boto3.client("dynamodb"), settings)
-        stack = build_import_stack({"s3": s3}, settings)
+        stack = _moto_stack()
+        from lambdas.handlers.importer import process_batch
+
         reference_id = stack.seed_upload(users_file(rows=rows))
         importer = stack.importer()
         requests: list[str] = []
@@ -96,11 +121,12 @@ def store_calls(rows: int = 10_000) -> list[Figure]:
             "before-call.dynamodb.*", lambda model, **_: requests.append(model.name)
         )
         context = FakeLambdaContext()
+        batch = IMPORT_QUEUE.reader().batch_size
         started = time.perf_counter()
         process_batch(upload_event(reference_id), context, importer)  # type: ignore[arg-type]
         while bodies := stack.queue_bodies():
-            for start in range(0, len(bodies), 10):
-                answer = process_batch(sqs_event(bodies[start : start + 10]), context, importer)  # type: ignore[arg-type]
+            for start in range(0, len(bodies), batch):
+                answer = process_batch(sqs_event(bodies[start : start + batch]), context, importer)  # type: ignore[arg-type]
                 assert not answer["batchItemFailures"], answer
         elapsed = time.perf_counter() - started
         job = stack.job(reference_id)
@@ -268,6 +294,8 @@ def run(quick: bool = False) -> list[Figure]:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["probe"]:
         probe(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1:2] == ["plan"]:
+        print(json.dumps(asdict(_plan_users(int(sys.argv[2])))))
     else:
         for figure in run(quick="--quick" in sys.argv):
             print(figure.record())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration
 from aws_cdk.aws_logs import RetentionDays
 
-from lambdas.common import config, identity, observability, schema
+from lambdas.common import config, identity, observability, routes, schema
 
 STACK_NAME = "RosteringUploadApi"
 SETTINGS_DEFAULTS = config.Settings()
@@ -72,7 +72,7 @@ class FunctionSpec:
 
     @property
     def handler(self) -> str:
-        return f"lambdas.handlers.{self.name}.lambda_handler"
+        return routes.entry_point(self.name)
 
 
 UPLOAD = FunctionSpec(

@@ -105,9 +105,7 @@ class LocalStack:
             TokenVerifier(issuer=self.issuer.issuer_url, jwks=self.issuer.jwks, is_tenant=registry.is_tenant)
         )
         gateway = Gateway(
-            handlers={
-                name: importlib.import_module(f"lambdas.handlers.{name}").lambda_handler for name in routes.functions()
-            },
+            handlers={name: lambda_handler(name) for name in routes.functions()},
             authorizer=authorizer,
             extra_documents={"/openapi.yaml": ("application/yaml", OPENAPI.read_bytes())},
         )
@@ -120,8 +118,7 @@ class LocalStack:
 
         sqs = boto3.client("sqs")
         for spec, workers in PUMPED_QUEUES:
-            handler = importlib.import_module(f"lambdas.handlers.{spec.reader().function}").lambda_handler
-            pump = QueuePump(sqs, spec, handler, workers=workers)
+            pump = QueuePump(sqs, spec, lambda_handler(spec.reader().function), workers=workers)
             pump.start()
             self._pumps.append(pump)
 
@@ -149,6 +146,12 @@ class LocalStack:
         webhooks = create_webhook_queue(boto3.client("sqs"), events, settings)
         queues = create_import_queue(boto3.client("sqs"), s3, settings)
         return {**queues, "webhook_queue_url": webhooks["queue_url"], "webhook_queue_arn": webhooks["queue_arn"]}
+
+
+def lambda_handler(function: str) -> Any:
+    """The entry point of ``function``, resolved as Lambda resolves the stack's handler setting."""
+    module, name = routes.entry_point(function).rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
 
 
 def banner(stack: LocalStack) -> str:

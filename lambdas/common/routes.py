@@ -118,6 +118,11 @@ def functions() -> tuple[str, ...]:
     return tuple(dict.fromkeys(route.function for route in ROUTES))
 
 
+def entry_point(function: str) -> str:
+    """Where Lambda finds ``function``'s handler (the CDK stack and the local stack read it)."""
+    return f"lambdas.handlers.{function}.lambda_handler"
+
+
 def register(app: APIGatewayHttpResolver, route: Route) -> Callable[[F], F]:
     """Decorate a handler function: it serves ``route`` under its path and every alias."""
 

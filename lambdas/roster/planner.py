@@ -177,9 +177,7 @@ class Planner:
             if "" in stripped:
                 unusual.update(k for k, bare in enumerate(stripped) if not bare)
         for i, _, check in self._checked:
-            answers = list(map(check, columns[i]))
-            if answers.count(None) != len(answers):
-                unusual.update(k for k, answer in enumerate(answers) if answer is not None)
+            unusual.update(rules.failing(check, columns[i]))
         keys = columns[self._single_key]
         values = map(dict, map(zip, repeat(self._names), map(self._known_cells, cells)))
         if not unusual and all(new := self._seen.add_many(keys)):

@@ -9,8 +9,9 @@ Messages never quote a password. Each rule is written here once; the planner cal
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from operator import ne
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -198,12 +199,44 @@ def _timezone(cell: str) -> Code | None:
 check_timezone = memoized(_timezone)
 
 
+def _password_conditions(column: Sequence[str]) -> tuple[Iterable[Any], ...]:
+    """The password rule over a column: a cell passes when it meets every condition, at least 8
+    characters with an upper-case letter (a character ``lower()`` changes), a lower-case letter
+    (one ``upper()`` changes) and a special character (anything that is neither a letter, a digit
+    nor a space). The column is lowered and raised in one call each, joined by a separator no cell
+    holds."""
+    joined = "\0".join(column)
+    if joined.count("\0") == len(column) - 1:
+        lowered, raised = joined.lower().split("\0"), joined.upper().split("\0")
+    else:  # a cell holds the separator (or the column is empty): cell by cell
+        lowered, raised = list(map(str.lower, column)), list(map(str.upper, column))
+    long_enough = map(PASSWORD_MIN_LENGTH.__le__, map(len, column))
+    return long_enough, map(ne, column, lowered), map(ne, column, raised), map(_SPECIAL.search, column)
+
+
 def check_password(cell: str) -> Code | None:
-    """At least 8 characters with an upper-case letter, a lower-case letter and a special character
-    (anything that is neither a letter, a digit nor a space)."""
-    if len(cell) < PASSWORD_MIN_LENGTH or cell.lower() == cell or cell.upper() == cell or not _SPECIAL.search(cell):
-        return Code.WEAK_PASSWORD
-    return None
+    return None if all(map(all, _password_conditions((cell,)))) else Code.WEAK_PASSWORD
+
+
+# The column form of a rule: which cells of a whole column the rule answers. A rule may have a
+# fast path built from its own parts, conditions that every cell it accepts meets (each one truthy
+# value per cell, consumed as they come): when the whole column meets them, no cell is answered;
+# otherwise, and for every other rule, each cell goes through the rule itself.
+_FAST_PATHS: dict[Check, Callable[[Sequence[str]], tuple[Iterable[Any], ...]]] = {
+    check_email: lambda column: (map(_EMAIL.fullmatch, column),),
+    check_password: _password_conditions,
+}
+
+
+def failing(check: Check, column: Sequence[str]) -> list[int]:
+    """Positions of the cells of ``column`` that ``check`` answers (an error or a warning)."""
+    fast_path = _FAST_PATHS.get(check)
+    if fast_path is not None and all(map(all, fast_path(column))):
+        return []
+    answers = list(map(check, column))
+    if answers.count(None) == len(answers):
+        return []
+    return [k for k, answer in enumerate(answers) if answer is not None]
 
 
 def same(cell: str) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lambdas.importer import planning
@@ -362,3 +362,23 @@ def test_a_stream_error_comes_after_the_chunks_before_it() -> None:
             seen.append(len(chunk))
     # Then the full chunks of the rows read before the error came first, as row by row
     assert seen == [1000, 1000, 1000, 1000]
+
+
+_CELLS = st.lists(
+    st.one_of(
+        st.text(max_size=14),
+        st.sampled_from(["Passw0rd!", "ΑΣ€abcdE", "İstanbul#x", "ßtraße!Ab", "a@b.c", "x\0y@b.co", "a@b.c\nd@e.f"]),
+        st.builds(lambda a, b: f"{a}\0{b}", st.text(max_size=6), st.text(max_size=6)),
+    ),
+    max_size=12,
+)
+
+
+@given(column=_CELLS)
+@example(column=["Passw0rd!\0X", "passw0rd!x"])  # a separator in a cell must not shift the next cells
+@example(column=["Strong#Pass1", "a@b.co", "İİİİİİİİ!"])
+def test_a_rules_column_form_answers_the_cells_its_cell_form_answers(column: list[str]):
+    from lambdas.roster import rules
+
+    for check in (rules.check_password, rules.check_email, rules.check_language):
+        assert rules.failing(check, column) == [k for k, cell in enumerate(column) if check(cell) is not None]
