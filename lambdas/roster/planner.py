@@ -54,6 +54,7 @@ class Planner:
         "_absent",
         "_blank_row",
         "_checked",
+        "_every_column_known",
         "_extra",
         "_key_at",
         "_known_cells",
@@ -92,6 +93,7 @@ class Planner:
         # A row's values: the known columns' names, and their cells picked in one call (in C).
         self._names = tuple(name for _, name in known)
         self._known_cells = _cells_at([i for i, _ in known])
+        self._every_column_known = len(known) == self._width  # then a row's cells are its known cells
         self._blank_row = ("",) * self._width
         position: dict[str, int] = {}
         for i, name in enumerate(header):
@@ -179,7 +181,8 @@ class Planner:
         for i, _, check in self._checked:
             unusual.update(rules.failing(check, columns[i]))
         keys = columns[self._single_key]
-        values = map(dict, map(zip, repeat(self._names), map(self._known_cells, cells)))
+        known_cells = cells if self._every_column_known else map(self._known_cells, cells)
+        values = map(dict, map(zip, repeat(self._names), known_cells))
         if not unusual and all(new := self._seen.add_many(keys)):
             return list(map(PlannedRow, rows, keys, values))  # every row usual, every key new
         if not unusual:

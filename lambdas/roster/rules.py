@@ -199,16 +199,21 @@ def _timezone(cell: str) -> Code | None:
 check_timezone = memoized(_timezone)
 
 
+def _joins_apart(joined: str, cells: int, separator: str) -> bool:
+    """Whether ``joined``, ``cells`` cells joined by ``separator``, splits back into them: no cell
+    holds the separator (and there are cells)."""
+    return cells > 0 and joined.count(separator) == cells - 1
+
+
 def _password_conditions(column: Sequence[str]) -> tuple[Iterable[Any], ...]:
     """The password rule over a column: a cell passes when it meets every condition, at least 8
     characters with an upper-case letter (a character ``lower()`` changes), a lower-case letter
     (one ``upper()`` changes) and a special character (anything that is neither a letter, a digit
-    nor a space). The column is lowered and raised in one call each, joined by a separator no cell
-    holds."""
+    nor a space). The column is lowered and raised in one call each over the joined cells."""
     joined = "\0".join(column)
-    if joined.count("\0") == len(column) - 1:
+    if _joins_apart(joined, len(column), "\0"):
         lowered, raised = joined.lower().split("\0"), joined.upper().split("\0")
-    else:  # a cell holds the separator (or the column is empty): cell by cell
+    else:
         lowered, raised = list(map(str.lower, column)), list(map(str.upper, column))
     long_enough = map(PASSWORD_MIN_LENGTH.__le__, map(len, column))
     return long_enough, map(ne, column, lowered), map(ne, column, raised), map(_SPECIAL.search, column)
@@ -218,20 +223,28 @@ def check_password(cell: str) -> Code | None:
     return None if all(map(all, _password_conditions((cell,)))) else Code.WEAK_PASSWORD
 
 
+def _every_address(column: Sequence[str]) -> bool:
+    """Whether every cell is an address, with one match of the address pattern repeated over the
+    column joined by newlines (no address holds a space of any kind)."""
+    joined = "\n".join(column)
+    return _joins_apart(joined, len(column), "\n") and _EMAILS.fullmatch(joined) is not None
+
+
+_EMAILS = re.compile(rf"(?:(?:{_EMAIL.pattern})\n)*(?:{_EMAIL.pattern})")
+
 # The column form of a rule: which cells of a whole column the rule answers. A rule may have a
-# fast path built from its own parts, conditions that every cell it accepts meets (each one truthy
-# value per cell, consumed as they come): when the whole column meets them, no cell is answered;
-# otherwise, and for every other rule, each cell goes through the rule itself.
-_FAST_PATHS: dict[Check, Callable[[Sequence[str]], tuple[Iterable[Any], ...]]] = {
-    check_email: lambda column: (map(_EMAIL.fullmatch, column),),
-    check_password: _password_conditions,
+# fast path that tells, from the rule's own parts, whether it accepts every cell of a column; when
+# it does not, and for every other rule, each cell goes through the rule itself.
+_FAST_PATHS: dict[Check, Callable[[Sequence[str]], bool]] = {
+    check_email: _every_address,
+    check_password: lambda column: all(map(all, _password_conditions(column))),
 }
 
 
 def failing(check: Check, column: Sequence[str]) -> list[int]:
     """Positions of the cells of ``column`` that ``check`` answers (an error or a warning)."""
     fast_path = _FAST_PATHS.get(check)
-    if fast_path is not None and all(map(all, fast_path(column))):
+    if fast_path is not None and fast_path(column):
         return []
     answers = list(map(check, column))
     if answers.count(None) == len(answers):
