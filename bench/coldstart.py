@@ -20,7 +20,7 @@ from pathlib import Path
 import aws_lambda_powertools
 
 import lambdas
-from bench.harness import Figure
+from bench.harness import Figure, Pairs
 from infra.bundling import precompile
 
 PROBE = "import time; t = time.perf_counter(); import lambdas.handlers.upload; print(time.perf_counter() - t)"
@@ -45,13 +45,10 @@ def run(repeat: int) -> list[Figure]:
         plain = _asset(Path(plain_dir))
         compiled = _asset(Path(compiled_dir))
         precompile(compiled, sys.executable)
-        before, after = [], []
+        pairs = Pairs([], [])  # ours: with .pyc; floor: without
         for _ in range(repeat):
-            before.append(_import_seconds(plain))
-            after.append(_import_seconds(compiled))
-    before.sort()
-    after.sort()
-    median_before, median_after = before[len(before) // 2], after[len(after) // 2]
-    note = f"without .pyc {median_before * 1000:.0f} ms, with .pyc {median_after * 1000:.0f} ms"
-    spread = (after[-1] - after[0]) / median_after
-    return [Figure("cold_import_precompiled", median_after * 1000, median_before * 1000, 0.8, "ms", spread, note=note)]
+            pairs.base.append(_import_seconds(plain))
+            pairs.ours.append(_import_seconds(compiled))
+    figure = pairs.figure("cold_import_precompiled", 0.8)
+    figure.note = f"without .pyc {figure.floor:.0f} ms, with .pyc {figure.measured:.0f} ms"
+    return [figure]

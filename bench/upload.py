@@ -18,7 +18,7 @@ import tracemalloc
 import zlib
 from typing import Any
 
-from bench.harness import Figure, interleaved
+from bench.harness import Figure, Pairs, interleaved
 from lambdas.intake.objects import BufferReader
 from testkit.apigw import http_event
 
@@ -92,13 +92,13 @@ def upload_direct(repeat: int) -> list[Figure]:
     def floor() -> None:
         csv_pass(binascii.a2b_base64(event["body"]))
 
-    measured, base, spread = interleaved(call, floor, repeat)
+    pairs = interleaved(call, floor, repeat)
     tracemalloc.start()
     call()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return [
-        Figure("upload_direct_4mb_time", measured * 1000, base * 1000, 1.3, "ms", spread),
+        pairs.figure("upload_direct_4mb_time", 1.3),
         Figure("upload_direct_4mb_memory", peak / MB, len(content) / MB, 1.5, "MB", 0.0, note="tracemalloc peak"),
     ]
 
@@ -114,8 +114,7 @@ def upload_gzip(repeat: int) -> list[Figure]:
         binascii.a2b_base64(event["body"])
         csv_pass(zlib.decompress(compressed, wbits=31))
 
-    measured, base, spread = interleaved(call, floor, repeat)
-    return [Figure("upload_gzip_10mib_time", measured * 1000, base * 1000, 1.3, "ms", spread)]
+    return [interleaved(call, floor, repeat).figure("upload_gzip_10mib_time", 1.3)]
 
 
 IMPORT_PROBE = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
@@ -131,14 +130,11 @@ def cold_import(repeat: int) -> list[Figure]:
         code = IMPORT_PROBE.format(stmt=statement)
         return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
 
-    ours, base = [], []
+    pairs = Pairs([], [])
     for _ in range(repeat):
-        ours.append(fresh(HANDLER_IMPORT))
-        base.append(fresh(FLOOR_IMPORT))
-    ours.sort()
-    base.sort()
-    median, floor = ours[len(ours) // 2], base[len(base) // 2]
-    return [Figure("cold_import_upload", median * 1000, floor * 1000, 1.2, "ms", (ours[-1] - ours[0]) / median)]
+        pairs.ours.append(fresh(HANDLER_IMPORT))
+        pairs.base.append(fresh(FLOOR_IMPORT))
+    return [pairs.figure("cold_import_upload", 1.2)]
 
 
 def vs_starlette(repeat: int) -> list[Figure]:
@@ -171,8 +167,7 @@ def vs_starlette(repeat: int) -> list[Figure]:
 
         asyncio.run(parse())
 
-    measured, base, spread = interleaved(ours, starlette, repeat)
-    return [Figure("vs_starlette_form", measured * 1000, base * 1000, 1.0, "ms", spread)]
+    return [interleaved(ours, starlette, repeat).figure("vs_starlette_form", 1.0)]
 
 
 if __name__ == "__main__":
