@@ -34,32 +34,37 @@ def create_tables(dynamodb: Any, settings: Settings) -> None:
         schema.TENANTS_TABLE: settings.tenants_table,
     }
     for spec, name in names.items():
-        keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
-        attributes = dict.fromkeys(k for k, _ in keys)
-        indexes = []
-        for index in spec.indexes:
-            attributes.update(dict.fromkeys((index.partition_key, index.sort_key)))
-            indexes.append(
-                {
-                    "IndexName": index.name,
-                    "KeySchema": [
-                        {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                        {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            )
-        dynamodb.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
-            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in attributes],
-            **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+        create_table(dynamodb, spec, name)
+
+
+def create_table(dynamodb: Any, spec: schema.TableSpec, name: str) -> None:
+    """The table ``spec`` defines (keys, indexes, TTL) under ``name``; ``dynamodb`` is a client."""
+    keys = [(spec.partition_key, "HASH")] + ([(spec.sort_key, "RANGE")] if spec.sort_key else [])
+    attributes = dict.fromkeys(k for k, _ in keys)
+    indexes = []
+    for index in spec.indexes:
+        attributes.update(dict.fromkeys((index.partition_key, index.sort_key)))
+        indexes.append(
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         )
-        if spec.ttl_attribute:
-            dynamodb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
-            )
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in attributes],
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+    )
+    if spec.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
+        )
 
 
 def create_bucket(s3: Any, settings: Settings) -> None:

@@ -114,6 +114,14 @@ class ImportStack:
             options["clock"] = clock
         return Importer.build(replace(self.settings, **settings), rules or self.rules(), **options)
 
+    def deliver(self, event: dict[str, Any], context: Any, **settings: Any) -> list[str]:
+        """The importer function's batch handling of ``event`` on this stack (``settings`` as in
+        ``importer``); the ids of the records it reported as failed."""
+        from lambdas.handlers.importer import process_batch  # checks its settings at import
+
+        response = process_batch(event, context, self.importer(**settings))
+        return [str(item["itemIdentifier"]) for item in response["batchItemFailures"]]
+
     def seed_upload(
         self,
         content: bytes,

@@ -19,6 +19,7 @@ from lambdas.roster.contract import Issue, PlannedRow, RowOutcome
 from lambdas.roster.passwords import PasswordHasher
 from lambdas.roster.planner import Planner
 from lambdas.roster.store import RosterStore
+from local.resources import create_table
 
 REGION = "eu-west-1"
 TABLE = ROSTER_TABLE.local_name
@@ -29,18 +30,7 @@ STRONG = "Secret-Pass1"
 def create_roster_table() -> Any:
     """The roster table as ``schema.ROSTER_TABLE`` defines it; call inside ``mock_aws``."""
     resource = boto3.resource("dynamodb", region_name=REGION)
-    resource.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": ROSTER_TABLE.partition_key, "KeyType": "HASH"},
-            {"AttributeName": ROSTER_TABLE.sort_key, "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": ROSTER_TABLE.partition_key, "AttributeType": "S"},
-            {"AttributeName": ROSTER_TABLE.sort_key, "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(resource.meta.client, ROSTER_TABLE, TABLE)
     return resource
 
 

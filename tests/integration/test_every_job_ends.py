@@ -11,24 +11,13 @@ from typing import Any
 
 import pytest
 
-from lambdas.common.config import CHUNKS_PREFIX, FAILED_PREFIX, PENDING_PREFIX, RESULTS_PREFIX, Settings
+from lambdas.common.config import CHUNKS_PREFIX, FAILED_PREFIX, PENDING_PREFIX, RESULTS_PREFIX
 from lambdas.handlers import deadletter
-from lambdas.handlers import importer as handler
 from lambdas.importer.messages import ChunkReady
 from lambdas.jobs.line import TenantLine
 from lambdas.roster.store import Entity, RosterStore
 from testkit.apigw import TENANT_A
-from testkit.import_stack import ImportStack, build_import_stack, s3_put_body, sqs_event, upload_event, users_csv
-
-
-@pytest.fixture
-def stack(resources: dict[str, Any], settings: Settings) -> ImportStack:
-    return build_import_stack(resources, settings)
-
-
-def run(stack: ImportStack, event: dict[str, Any], lambda_context: Any, **options: Any) -> list[str]:
-    response = handler.process_batch(event, lambda_context, stack.importer(**options))
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+from testkit.import_stack import ImportStack, s3_put_body, sqs_event, upload_event, users_csv
 
 
 def groups_file(bad_row: str, *, header: str, good: int = 20) -> bytes:
@@ -69,7 +58,7 @@ def test_a_value_the_store_cannot_hold_fails_its_row_alone(
     content = groups_file(bad_row, header=header)
     ref = stack.seed_upload(content, file_name="groups.csv")
     # When it is imported
-    assert run(stack, upload_event(ref), lambda_context) == []
+    assert stack.deliver(upload_event(ref), lambda_context) == []
     # Then the job ends with that row failed VALUE_TOO_LONG and the 20 others created
     job = stack.job(ref)
     assert job["status"] == "COMPLETED_WITH_ERRORS"
@@ -88,7 +77,7 @@ def test_a_header_over_200_columns_fails_the_file_with_nothing_written(
     content = f"{header}\r\nmaths,Maths{',' * len(extra)}\r\n".encode()
     ref = stack.seed_upload(content, file_name="groups.csv")
     # When it is imported
-    assert run(stack, upload_event(ref), lambda_context) == []
+    assert stack.deliver(upload_event(ref), lambda_context) == []
     # Then up to 200 columns import; more is a file error (row 1) and nothing is written
     job = stack.job(ref)
     assert job["status"] == status
@@ -111,9 +100,9 @@ def test_dead_letter_of_a_fanned_out_chunk_ends_the_job_failed_and_removes_its_c
 ) -> None:
     # Given a fanned-out import whose first chunk was recorded and whose second keeps failing
     ref = stack.seed_upload(users_csv(4))
-    assert run(stack, upload_event(ref), lambda_context, import_chunk_rows=2) == []
+    assert stack.deliver(upload_event(ref), lambda_context, import_chunk_rows=2) == []
     chunk_bodies = stack.queue_bodies()
-    assert run(stack, sqs_event(chunk_bodies[:1]), lambda_context, import_chunk_rows=2) == []
+    assert stack.deliver(sqs_event(chunk_bodies[:1]), lambda_context, import_chunk_rows=2) == []
     assert stack.job(ref)["status"] == "PROCESSING"
     assert stack.keys(f"{CHUNKS_PREFIX}{ref}/")
     # When the failing chunk's message arrives on the DLQ
@@ -129,7 +118,7 @@ def test_dead_letter_of_a_fanned_out_chunk_ends_the_job_failed_and_removes_its_c
     assert report[1][:4] == ["0", "", "failed", "IMPORT_FAILED"]
     assert [line[2] for line in report[2:]] == ["created", "created"]
     # And a late delivery of the other chunk changes nothing
-    assert run(stack, sqs_event(chunk_bodies[1:]), lambda_context, import_chunk_rows=2) == []
+    assert stack.deliver(sqs_event(chunk_bodies[1:]), lambda_context, import_chunk_rows=2) == []
     assert stack.job(ref)["summary"]["created"] == 2
 
 
@@ -147,14 +136,14 @@ def test_dead_letter_of_a_stuck_upload_fails_it_and_wakes_the_next_job(stack: Im
     assert stack.job(head)["status"] == "FAILED"
     bodies = stack.queue_bodies()
     assert [json.loads(b)["referenceId"] for b in bodies] == [waiting]
-    assert run(stack, sqs_event(bodies), lambda_context) == []
+    assert stack.deliver(sqs_event(bodies), lambda_context) == []
     assert stack.job(waiting)["status"] == "COMPLETED"
 
 
 def test_dead_letter_of_a_finished_job_changes_nothing(stack: ImportStack, lambda_context: Any) -> None:
     # Given a completed import
     ref = stack.seed_upload(users_csv(2))
-    assert run(stack, upload_event(ref), lambda_context) == []
+    assert stack.deliver(upload_event(ref), lambda_context) == []
     before = stack.job(ref)
     # When a duplicate of its message reaches the DLQ, and a message for an unknown chunk too
     assert abandon(stack, s3_put_body(f"{PENDING_PREFIX}{ref}.csv"), lambda_context) == []

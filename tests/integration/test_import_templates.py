@@ -7,13 +7,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import pytest
-
-from lambdas.common.config import Settings
 from lambdas.handlers import importer as handler
 from lambdas.roster.store import Entity, RosterStore
 from testkit.apigw import TENANT_A
-from testkit.import_stack import ImportStack, build_import_stack, sqs_event, upload_event, users_csv
+from testkit.import_stack import ImportStack, sqs_event, upload_event, users_csv
 
 ORGANIZATIONS = """\
 hierarchy_organizationId,hierarchy_organizationName,hierarchy_organizationDescription,hierarchy_parentOrganizationId
@@ -74,11 +71,6 @@ SAMPLES = [
     (SESSIONS_BATTERY, "sessions", "COMPLETED_WITH_ERRORS", (2, 1, 1, 0),
      [(3, "session_endDate", "INVALID_DATE_RANGE")]),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def stack(resources: dict[str, Any], settings: Settings) -> ImportStack:
-    return build_import_stack(resources, settings)
 
 
 def import_file(stack: ImportStack, content: str, lambda_context: Any) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from lambdas.common.config import (
     PENDING_PREFIX,
     PROCESSED_PREFIX,
     RESULTS_PREFIX,
-    Settings,
 )
 from lambdas.handlers import importer as handler
 from lambdas.importer import wiring
@@ -35,24 +34,12 @@ from testkit.apigw import TENANT_A
 from testkit.import_stack import (
     USERS_HEADER,
     ImportStack,
-    build_import_stack,
     s3_put_body,
     s3_test_event_body,
     sqs_event,
     upload_event,
     users_csv,
 )
-
-
-@pytest.fixture
-def stack(resources: dict[str, Any], settings: Settings) -> ImportStack:
-    return build_import_stack(resources, settings)
-
-
-def run(stack: ImportStack, event: dict[str, Any], lambda_context: Any, **options: Any) -> list[str]:
-    """Invoke the importer on ``event``; the ids of the records it reported as failed."""
-    response = handler.process_batch(event, lambda_context, stack.importer(**options))
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
 
 
 def report_rows(stack: ImportStack, reference_id: str) -> list[list[str]]:
@@ -78,7 +65,7 @@ def test_valid_file_completes_with_every_row_created(stack: ImportStack, lambda_
     # Given a stored users file of three valid rows
     ref = stack.seed_upload(users_csv(3))
     # When the importer receives its S3 event
-    failures = run(stack, upload_event(ref), lambda_context)
+    failures = stack.deliver(upload_event(ref), lambda_context)
     # Then the job is COMPLETED with three created rows and the users exist
     job = stack.job(ref)
     assert failures == []
@@ -93,7 +80,7 @@ def test_row_errors_complete_with_errors_and_import_the_other_rows(stack: Import
     # Given a users file whose second row has a weak password
     ref = stack.seed_upload(users_csv(3, weak=[2]))
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the job is COMPLETED_WITH_ERRORS, the bad row is reported by spreadsheet line, the rest imported
     job = stack.job(ref)
     assert job["status"] == "COMPLETED_WITH_ERRORS"
@@ -108,7 +95,7 @@ def test_unknown_template_fails_the_file_and_writes_nothing(stack: ImportStack, 
     # Given a file whose header matches no template
     ref = stack.seed_upload(b"colour,size\r\nred,XL\r\n")
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the job is FAILED with a row-1 file-level error and the roster is untouched
     job = stack.job(ref)
     assert job["status"] == "FAILED"
@@ -122,7 +109,7 @@ def test_file_over_the_size_limit_fails_file_too_large(stack: ImportStack, lambd
     content = users_csv(3)
     ref = stack.seed_upload(content, source="presigned")
     # When it is imported with a limit below its size
-    run(stack, upload_event(ref), lambda_context, max_upload_bytes=len(content) - 1)
+    stack.deliver(upload_event(ref), lambda_context, max_upload_bytes=len(content) - 1)
     # Then the job is FAILED with FILE_TOO_LARGE at row 0 and nothing is imported
     job = stack.job(ref)
     assert job["status"] == "FAILED"
@@ -134,7 +121,7 @@ def test_file_that_is_not_utf8_fails_invalid_encoding(stack: ImportStack, lambda
     # Given a Latin-1 file
     ref = stack.seed_upload(f"{USERS_HEADER}\r\nl\u00e9a,L\u00e9a,Secret#123\r\n".encode("latin-1"))
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the job is FAILED with INVALID_ENCODING at row 0
     job = stack.job(ref)
     assert job["status"] == "FAILED"
@@ -145,7 +132,7 @@ def test_empty_file_fails_missing_header(stack: ImportStack, lambda_context: Any
     # Given a stored file without any line
     ref = stack.seed_upload(b"")
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the job is FAILED with MISSING_HEADER at row 1
     assert [(e["row"], e["code"]) for e in stack.job(ref)["errors"]] == [(1, "MISSING_HEADER")]
 
@@ -154,7 +141,7 @@ def test_header_only_file_completes_with_zero_rows(stack: ImportStack, lambda_co
     # Given a users file with a header and no data row
     ref = stack.seed_upload(f"{USERS_HEADER}\r\n".encode())
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the job is COMPLETED with an all-zero summary and a header-only report
     job = stack.job(ref)
     assert job["status"] == "COMPLETED"
@@ -170,7 +157,7 @@ def test_bom_crlf_and_quoted_newlines_are_read_as_rfc4180(stack: ImportStack, la
     )
     ref = stack.seed_upload(content)
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the header is recognised despite the BOM and the row after the quoted newline is row 3
     job = stack.job(ref)
     assert job["template"] == "users"
@@ -182,7 +169,7 @@ def test_dry_run_classifies_rows_and_writes_nothing_to_the_roster(stack: ImportS
     # Given a dry-run upload of three new users
     ref = stack.seed_upload(users_csv(3), dry_run=True)
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the summary says what would be created, and the roster is untouched
     job = stack.job(ref)
     assert job["status"] == "COMPLETED" and job["dryRun"] is True
@@ -195,7 +182,7 @@ def test_completed_import_moves_the_file_to_processed(stack: ImportStack, lambda
     # Given a stored valid file
     ref = stack.seed_upload(users_csv(1))
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then it left pending/ for processed/, with its content
     assert stack.keys(PENDING_PREFIX) == []
     assert stack.text(f"{PROCESSED_PREFIX}{ref}.csv") == users_csv(1).decode()
@@ -205,7 +192,7 @@ def test_failed_import_moves_the_file_to_failed(stack: ImportStack, lambda_conte
     # Given a stored file that cannot be imported
     ref = stack.seed_upload(b"colour\r\nred\r\n")
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then it left pending/ for failed/
     assert stack.keys(PENDING_PREFIX) == []
     assert stack.keys(FAILED_PREFIX) == [f"{FAILED_PREFIX}{ref}.csv"]
@@ -216,7 +203,7 @@ def test_report_has_one_line_per_data_row_in_row_order(stack: ImportStack, lambd
     # Given a file of four rows, the third failing
     ref = stack.seed_upload(users_csv(4, weak=[3]))
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the report has the header and one line per row, in row order, with the failure's issue
     rows = report_rows(stack, ref)
     assert rows[0] == ["row", "key", "outcome", "code", "column", "message"]
@@ -234,7 +221,7 @@ def test_report_neutralises_formula_cells_and_holds_no_password(stack: ImportSta
     lines = [USERS_HEADER] + [f'"{n}",Name,Secret#123' for n in names]
     ref = stack.seed_upload(("\r\n".join(lines) + "\r\n").encode())
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then every such key is prefixed with a single quote, and no password appears
     text = stack.text(f"{RESULTS_PREFIX}{ref}.csv")
     assert [r[1] for r in report_rows(stack, ref)[1:]] == ["'" + n for n in names]
@@ -245,7 +232,7 @@ def test_file_level_failure_is_a_report_line(stack: ImportStack, lambda_context:
     # Given a users file whose header lacks user_username
     ref = stack.seed_upload(b"user_name,user_email\r\na,b\r\n")
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the report holds the one file-level line
     assert [r[:5] for r in report_rows(stack, ref)[1:]] == [["1", "", "failed", "MISSING_COLUMN", "user_username"]]
 
@@ -254,11 +241,11 @@ def test_file_level_failure_is_a_report_line(stack: ImportStack, lambda_context:
 def test_duplicate_s3_event_does_not_count_twice(stack: ImportStack, lambda_context: Any) -> None:
     # Given an imported file
     ref = stack.seed_upload(users_csv(2))
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     finished = stack.job(ref)
     stack.published_events()
     # When the same S3 event is delivered again
-    failures = run(stack, upload_event(ref), lambda_context)
+    failures = stack.deliver(upload_event(ref), lambda_context)
     # Then it is acknowledged and changes nothing: same job, no new event
     assert failures == []
     assert stack.job(ref) == finished
@@ -269,7 +256,7 @@ def test_s3_test_event_is_ignored(stack: ImportStack, lambda_context: Any) -> No
     # Given the s3:TestEvent S3 sends when notifications are configured
     event = sqs_event([s3_test_event_body()])
     # When the importer receives it
-    failures = run(stack, event, lambda_context)
+    failures = stack.deliver(event, lambda_context)
     # Then it succeeds without touching anything
     assert failures == []
     assert stack.keys("import-csv/") == []
@@ -280,7 +267,7 @@ def test_url_encoded_key_is_decoded(stack: ImportStack, lambda_context: Any) -> 
     ref = stack.seed_upload(users_csv(1))
     event = sqs_event([s3_put_body(f"{PENDING_PREFIX}{ref}.csv", encode=lambda key: quote(key, safe=""))])
     # When the importer receives it
-    run(stack, event, lambda_context)
+    stack.deliver(event, lambda_context)
     # Then the upload is imported
     assert stack.job(ref)["status"] == "COMPLETED"
 
@@ -289,7 +276,7 @@ def test_missing_job_is_recreated_from_the_object_metadata(stack: ImportStack, l
     # Given a stored upload without a job record (e.g. the job write was lost)
     ref = stack.seed_upload(users_csv(1), file_name="Liste élèves.csv", dry_run=True, with_job=False)
     # When its S3 event arrives
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the job exists, described by the metadata, and the file was imported
     job = stack.job(ref)
     assert job["fileName"] == "Liste élèves.csv"
@@ -301,7 +288,7 @@ def test_upload_without_tenant_metadata_is_moved_to_failed(stack: ImportStack, l
     # Given a stored upload whose metadata names no tenant
     ref = stack.seed_upload(users_csv(1), tenant=None)
     # When its S3 event arrives
-    failures = run(stack, upload_event(ref), lambda_context)
+    failures = stack.deliver(upload_event(ref), lambda_context)
     # Then it is moved to failed/ (not left pending) and the message is done
     assert failures == []
     assert stack.keys(PENDING_PREFIX) == []
@@ -314,7 +301,7 @@ def test_crashed_attempt_is_retried_not_acknowledged(stack: ImportStack, lambda_
     ref = stack.seed_upload(users_csv(4))
     event = upload_event(ref)
     # When the importer receives its event
-    failures = run(stack, event, lambda_context, rules=crash_after(2, stack.rules()))
+    failures = stack.deliver(event, lambda_context, rules=crash_after(2, stack.rules()))
     # Then the record is reported failed (SQS delivers it again) and the job stays PROCESSING
     assert failures == [event["Records"][0]["messageId"]]
     assert stack.job(ref)["status"] == "PROCESSING"
@@ -323,10 +310,10 @@ def test_crashed_attempt_is_retried_not_acknowledged(stack: ImportStack, lambda_
 def test_redelivery_while_the_lease_is_held_is_deferred(stack: ImportStack, lambda_context: Any) -> None:
     # Given an import that crashed a moment ago
     ref = stack.seed_upload(users_csv(4))
-    run(stack, upload_event(ref), lambda_context, rules=crash_after(2, stack.rules()))
+    stack.deliver(upload_event(ref), lambda_context, rules=crash_after(2, stack.rules()))
     # When the event is delivered again before the lease expires
     event = upload_event(ref)
-    failures = run(stack, event, lambda_context)
+    failures = stack.deliver(event, lambda_context)
     # Then it is deferred (failed again, nothing applied) rather than acknowledged
     assert failures == [event["Records"][0]["messageId"]]
     assert stack.job(ref)["status"] == "PROCESSING"
@@ -337,10 +324,10 @@ def test_crashed_attempt_is_taken_over_after_the_lease_with_exact_counts(
 ) -> None:
     # Given an import that crashed after writing two of its four rows
     ref = stack.seed_upload(users_csv(4))
-    run(stack, upload_event(ref), lambda_context, rules=crash_after(2, stack.rules()))
+    stack.deliver(upload_event(ref), lambda_context, rules=crash_after(2, stack.rules()))
     # When the event is redelivered after the lease expired
     later = stack.job(ref)["leaseUntil"] + 1
-    failures = run(stack, upload_event(ref), lambda_context, clock=lambda: float(later))
+    failures = stack.deliver(upload_event(ref), lambda_context, clock=lambda: float(later))
     # Then the job completes with exact counts, every row once in the report and the roster
     job = stack.job(ref)
     assert failures == []
@@ -361,11 +348,11 @@ def test_crash_after_the_file_moved_is_finished_on_redelivery_without_reapplying
 
     with monkeypatch.context() as patch:
         patch.setattr(JobStore, "finish", crash)
-        assert run(stack, upload_event(ref), lambda_context) != []
+        assert stack.deliver(upload_event(ref), lambda_context) != []
     assert stack.keys(PROCESSED_PREFIX) == [f"{PROCESSED_PREFIX}{ref}.csv"]
     # When the event is redelivered after the lease expired
     later = stack.job(ref)["leaseUntil"] + 1
-    failures = run(stack, upload_event(ref), lambda_context, clock=lambda: float(later))
+    failures = stack.deliver(upload_event(ref), lambda_context, clock=lambda: float(later))
     # Then the job finishes from the recorded chunk: the counts of the first (and only) apply
     job = stack.job(ref)
     assert failures == []
@@ -384,10 +371,10 @@ def test_chunk_files_left_by_a_failed_cleanup_are_deleted_when_the_upload_event_
 
     with monkeypatch.context() as patch:
         patch.setattr(JobFiles, "delete_chunks", crash)
-        assert run(stack, upload_event(ref), lambda_context) != []
+        assert stack.deliver(upload_event(ref), lambda_context) != []
     assert stack.job(ref)["status"] == "COMPLETED" and stack.keys(f"{CHUNKS_PREFIX}{ref}/") != []
     # When SQS delivers the event again
-    failures = run(stack, upload_event(ref), lambda_context)
+    failures = stack.deliver(upload_event(ref), lambda_context)
     # Then the leftover chunk files are deleted and the job is left as it was
     assert failures == []
     assert stack.keys(f"{CHUNKS_PREFIX}{ref}/") == []
@@ -398,7 +385,7 @@ def test_chunk_files_left_by_a_failed_cleanup_are_deleted_when_the_upload_event_
 def fan_out(stack: ImportStack, lambda_context: Any, content: bytes) -> tuple[str, list[str]]:
     """Import ``content`` with chunks of 3 rows: the reference and the chunk messages sent."""
     ref = stack.seed_upload(content)
-    run(stack, upload_event(ref), lambda_context, import_chunk_rows=3)
+    stack.deliver(upload_event(ref), lambda_context, import_chunk_rows=3)
     return ref, stack.queue_bodies()
 
 
@@ -421,7 +408,7 @@ def test_chunks_in_any_order_and_duplicated_give_exact_counts(stack: ImportStack
     # When the chunk messages arrive shuffled, one of them twice, one message per invocation
     deliveries = [*bodies, bodies[1]]
     random.Random(7).shuffle(deliveries)
-    failures = [f for body in deliveries for f in run(stack, sqs_event([body]), lambda_context, import_chunk_rows=3)]
+    failures = [f for body in deliveries for f in stack.deliver(sqs_event([body]), lambda_context, import_chunk_rows=3)]
     # Then every row is counted once and the report lists the rows in order
     job = stack.job(ref)
     assert failures == []
@@ -437,7 +424,7 @@ def test_fanned_out_job_is_finalized_once(stack: ImportStack, lambda_context: An
     stack.published_events()
     # When every chunk message is delivered twice
     for body in [*bodies, *bodies]:
-        run(stack, sqs_event([body]), lambda_context)
+        stack.deliver(sqs_event([body]), lambda_context)
     # Then exactly one terminal event was published
     events = stack.published_events()
     assert [(e["detail"]["previousStatus"], e["detail"]["status"]) for e in events] == [("PROCESSING", "COMPLETED")]
@@ -447,7 +434,7 @@ def test_chunk_files_are_deleted_when_the_job_finishes(stack: ImportStack, lambd
     # Given a fanned-out file
     ref, bodies = fan_out(stack, lambda_context, users_csv(7))
     # When all its chunks are processed
-    run(stack, sqs_event(bodies), lambda_context)
+    stack.deliver(sqs_event(bodies), lambda_context)
     # Then no chunk file (they hold passwords) is left, and the source is in processed/
     assert stack.job(ref)["status"] == "COMPLETED"
     assert stack.keys(CHUNKS_PREFIX) == []
@@ -465,10 +452,10 @@ def test_chunk_files_left_by_a_failed_cleanup_are_deleted_when_a_chunk_message_i
 
     with monkeypatch.context() as patch:
         patch.setattr(JobFiles, "delete_chunks", crash)
-        failures = [body for body in bodies if run(stack, sqs_event([body]), lambda_context)]
+        failures = [body for body in bodies if stack.deliver(sqs_event([body]), lambda_context)]
     assert len(failures) == 1 and stack.job(ref)["status"] == "COMPLETED"
     # When SQS delivers the failed chunk message again
-    assert run(stack, sqs_event(failures), lambda_context) == []
+    assert stack.deliver(sqs_event(failures), lambda_context) == []
     # Then no chunk file (they hold passwords) is left
     assert stack.keys(f"{CHUNKS_PREFIX}{ref}/") == []
 
@@ -479,9 +466,9 @@ def test_crash_in_the_middle_of_a_chunk_is_redelivered_with_exact_counts(
     # Given a fanned-out file whose second chunk crashed after writing one of its rows
     ref, bodies = fan_out(stack, lambda_context, users_csv(9))
     chunk_1 = next(b for b in bodies if json.loads(b)["chunk"] == 1)
-    assert run(stack, sqs_event([chunk_1]), lambda_context, rules=crash_after(1, stack.rules())) != []
+    assert stack.deliver(sqs_event([chunk_1]), lambda_context, rules=crash_after(1, stack.rules())) != []
     # When all chunk messages are then delivered (the crashed one again)
-    run(stack, sqs_event(bodies), lambda_context)
+    stack.deliver(sqs_event(bodies), lambda_context)
     # Then the counts are exact and every user exists once
     assert stack.job(ref)["summary"] == {
         "rows": 9,
@@ -502,12 +489,12 @@ def test_concurrent_duplicate_of_a_chunk_is_counted_once(stack: ImportStack, lam
 
     def apply_with_a_duplicate_racing(template: str, planned: Sequence[PlannedRow], **kwargs: Any) -> list[RowOutcome]:
         if planned[0].row == 2:  # the first chunk: its duplicate runs to completion meanwhile
-            assert run(stack, sqs_event([first]), lambda_context) == []
+            assert stack.deliver(sqs_event([first]), lambda_context) == []
         return rules.apply(template, planned, **kwargs)
 
     # When the first delivery finishes after its duplicate, then the other chunk arrives
-    run(stack, sqs_event([first]), lambda_context, rules=replace(rules, apply=apply_with_a_duplicate_racing))
-    run(stack, sqs_event([second]), lambda_context)
+    stack.deliver(sqs_event([first]), lambda_context, rules=replace(rules, apply=apply_with_a_duplicate_racing))
+    stack.deliver(sqs_event([second]), lambda_context)
     # Then the chunk was counted once: the job finished only with both chunks, every row once
     job = stack.job(ref)
     assert job["status"] == "COMPLETED"
@@ -522,7 +509,7 @@ def test_organizations_file_is_never_split(stack: ImportStack, lambda_context: A
     lines += [f"org{n},Org {n},org{n - 1}" for n in range(2, 6)]
     ref = stack.seed_upload(("\r\n".join(lines) + "\r\n").encode(), file_name="orgs.csv")
     # When it is imported with chunks of three rows
-    run(stack, upload_event(ref), lambda_context, import_chunk_rows=3)
+    stack.deliver(upload_event(ref), lambda_context, import_chunk_rows=3)
     # Then no chunk message was sent and the file was applied in one piece, parents first
     assert stack.queue_bodies() == []
     job = stack.job(ref)
@@ -535,7 +522,7 @@ def test_each_state_change_publishes_an_event(stack: ImportStack, lambda_context
     # Given a stored file
     ref = stack.seed_upload(users_csv(2))
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then PENDING->PROCESSING and PROCESSING->COMPLETED were published, without passwords
     events = stack.published_events()
     assert [(e["detail"]["previousStatus"], e["detail"]["status"]) for e in events] == [
@@ -568,7 +555,7 @@ def test_malformed_csv_fails_as_a_file_level_error_naming_its_line(stack: Import
     # Given a users file whose third line has a stray quote
     ref = stack.seed_upload(b'user_username,user_name,user_password\nu1,One,Secret#123\nu2,"Tw"o,Secret#123\n')
     # When it is imported
-    run(stack, upload_event(ref), lambda_context)
+    stack.deliver(upload_event(ref), lambda_context)
     # Then the job fails at file level (row 0), the message names line 3, and nothing is written
     job = stack.job(ref)
     [error] = job["errors"]

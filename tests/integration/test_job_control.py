@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from lambdas.common.config import Settings
 from lambdas.common.errors import InvalidState, MalformedRequest, NotFound
 from lambdas.handlers import importer as importer_handler
 from lambdas.jobs.control import JobControl, decode_token, parse_list_query
@@ -16,12 +15,7 @@ from lambdas.jobs.line import TenantLine
 from lambdas.jobs.objects import JobFiles
 from lambdas.roster.store import Entity, RosterStore
 from testkit.apigw import TENANT_A, TENANT_B
-from testkit.import_stack import ImportStack, build_import_stack, new_reference, upload_event, users_csv
-
-
-@pytest.fixture
-def stack(resources: dict[str, Any], settings: Settings) -> ImportStack:
-    return build_import_stack(resources, settings)
+from testkit.import_stack import ImportStack, new_reference, upload_event, users_csv
 
 
 def control(stack: ImportStack) -> JobControl:

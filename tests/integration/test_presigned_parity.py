@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from lambdas.common.config import FAILED_PREFIX, PENDING_PREFIX, Settings
+from lambdas.common.config import FAILED_PREFIX, PENDING_PREFIX
 from lambdas.common.errors import ApiError
 from lambdas.handlers import importer as handler
 from lambdas.intake.content import check_csv_content
 from lambdas.roster.store import Entity, RosterStore
 from testkit.apigw import TENANT_A
-from testkit.import_stack import USERS_HEADER, ImportStack, build_import_stack, upload_event, users_csv
+from testkit.import_stack import USERS_HEADER, ImportStack, upload_event, users_csv
 
 GOOD = users_csv(2)
 REFUSED = {
@@ -25,11 +25,6 @@ REFUSED = {
     "not UTF-8": (f"{USERS_HEADER}\r\nl\u00e9a,L,Secret#123\r\n".encode("latin-1"), "INVALID_FILE_TYPE"),
     "header cut by a quote": (b'user_username,"user_name\r\n', "INVALID_FILE_TYPE"),
 }
-
-
-@pytest.fixture
-def stack(resources: dict[str, Any], settings: Settings) -> ImportStack:
-    return build_import_stack(resources, settings)
 
 
 def import_presigned(stack: ImportStack, content: bytes, lambda_context: Any, **settings: Any) -> str:

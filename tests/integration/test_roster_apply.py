@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from lambdas.roster.apply import apply_rows
 from lambdas.roster.codes import Code
 from lambdas.roster.store import Entity, RosterStore
 from tests.roster_fixtures import (
     FAST_HASHER,
-    REGION,
     STRONG,
     TABLE,
     CallCounter,
-    create_roster_table,
     csv_text,
     outcomes,
     planned,
@@ -30,18 +26,6 @@ from tests.roster_fixtures import (
 USERS = "user_username,user_name,user_password,user_email,user_active"
 ORGS = "hierarchy_organizationId,hierarchy_organizationName,hierarchy_parentOrganizationId"
 SESSIONS = "session_deliveryId,group_name,session_name,session_startDate,session_endDate"
-
-
-@pytest.fixture
-def resource(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield create_roster_table()
 
 
 @pytest.fixture

@@ -6,35 +6,21 @@ apply completely just before A's k-th call (B between any two steps of A), and c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
-import pytest
-from moto import mock_aws
 
 from lambdas.roster.apply import apply_rows
 from lambdas.roster.codes import Code
 from lambdas.roster.contract import RowOutcome
 from lambdas.roster.store import Entity, RosterStore, Write
-from tests.roster_fixtures import FAST_HASHER, REGION, TABLE, create_roster_table, csv_text, outcomes, planned, run
+from tests.roster_fixtures import FAST_HASHER, REGION, TABLE, csv_text, outcomes, planned, run
 
 TENANT = "tenant-a"
 GROUPS = "group_name,group_description,group_active"
 ORGS = "hierarchy_organizationId,hierarchy_organizationName,hierarchy_parentOrganizationId"
 Writer = Callable[[RosterStore], list[RowOutcome]]
-
-
-@pytest.fixture
-def resource(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield create_roster_table()
 
 
 def writer(text: str) -> Writer:

@@ -6,13 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from lambdas.common.config import Settings
 from lambdas.handlers import importer as handler
 from lambdas.roster.store import Entity, RosterStore
 from testkit.apigw import TENANT_A
-from testkit.import_stack import ImportStack, build_import_stack, upload_event
+from testkit.import_stack import ImportStack, upload_event
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "tao"
 SESSION_SAMPLES = (
@@ -38,11 +35,6 @@ EXPECTED = [
     ("sessions-with-delivery-in-existing-groups.csv", "sessions", "COMPLETED", (1, 1, 0, 1), []),
     ("sessions-with-battery-in-existing-groups.csv", "sessions", "COMPLETED", (1, 1, 0, 1), []),
 ]  # fmt: skip
-
-
-@pytest.fixture
-def stack(resources: dict[str, Any], settings: Settings) -> ImportStack:
-    return build_import_stack(resources, settings)
 
 
 def sample(name: str, *, unique_session: bool = False) -> str:

@@ -8,10 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-import pytest
 
 from lambdas.common.config import Settings
-from lambdas.handlers import importer as handler
 from lambdas.jobs.line import ENTRY_PREFIX, LINE_SK, TenantLine
 from lambdas.jobs.queries import JobQueries
 from lambdas.jobs.store import PK, SK
@@ -28,11 +26,6 @@ def links(users: int, groups: tuple[str, ...] = ("maths", "art", "chess")) -> by
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-@pytest.fixture
-def stack(resources: dict[str, Any], settings: Settings) -> ImportStack:
-    return build_import_stack(resources, settings)
-
-
 def line_of(stack: ImportStack) -> TenantLine:
     return TenantLine(stack.settings.jobs_table, resource=stack.dynamodb)
 
@@ -45,11 +38,6 @@ def accept(stack: ImportStack, content: bytes, **options: Any) -> str:
     return ref
 
 
-def run(stack: ImportStack, event: dict[str, Any], lambda_context: Any, **options: Any) -> list[str]:
-    response = handler.process_batch(event, lambda_context, stack.importer(**options))
-    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
-
-
 def deliver_queue(stack: ImportStack, lambda_context: Any, *, rounds: int = 20, **options: Any) -> list[str]:
     """Deliver what the importer sent itself (wake-ups, chunks; delayed re-checks are not due)
     until the queue is empty; the bodies delivered."""
@@ -60,7 +48,7 @@ def deliver_queue(stack: ImportStack, lambda_context: Any, *, rounds: int = 20, 
             return delivered
         delivered += bodies
         for body in bodies:
-            assert run(stack, sqs_event([body]), lambda_context, **options) == []
+            assert stack.deliver(sqs_event([body]), lambda_context, **options) == []
     raise AssertionError("the queue never emptied")
 
 
@@ -83,7 +71,7 @@ def test_three_file_push_applies_in_upload_order_even_when_events_arrive_reverse
     users, groups, memberships = accept(stack, users_csv(30)), accept(stack, GROUPS), accept(stack, links(30))
     # When the S3 events arrive in the reverse order, then the importer's own messages
     for ref in (memberships, groups, users):
-        assert run(stack, upload_event(ref), lambda_context) == []
+        assert stack.deliver(upload_event(ref), lambda_context) == []
     deliver_queue(stack, lambda_context)
     # Then every file completed, and the links saw the users and the groups
     for ref in (users, groups, memberships):
@@ -103,7 +91,7 @@ def test_waiting_jobs_stay_pending_with_their_queue_position(stack: ImportStack,
     refs = [accept(stack, users_csv(2, start=10 * n)) for n in range(1, 4)]
     # When the later two's events arrive first
     for ref in refs[1:]:
-        assert run(stack, upload_event(ref), lambda_context) == []
+        assert stack.deliver(upload_event(ref), lambda_context) == []
     # Then they wait, PENDING, and say how many imports are ahead of them
     assert [status(stack, ref)["status"] for ref in refs[1:]] == ["PENDING", "PENDING"]
     assert [status(stack, ref)["queuePosition"] for ref in refs] == [0, 1, 2]
@@ -120,12 +108,12 @@ def test_dry_run_takes_its_place_in_the_line(stack: ImportStack, lambda_context:
     groups = accept(stack, GROUPS)
     dry = accept(stack, links(3), dry_run=True)
     # When the dry run's event arrives first
-    assert run(stack, upload_event(dry), lambda_context) == []
+    assert stack.deliver(upload_event(dry), lambda_context) == []
     # Then it waits behind the two
     assert status(stack, dry)["queuePosition"] == 2
     assert stack.job(dry)["status"] == "PENDING"
     for ref in (users, groups):
-        assert run(stack, upload_event(ref), lambda_context) == []
+        assert stack.deliver(upload_event(ref), lambda_context) == []
     deliver_queue(stack, lambda_context)
     # And it predicts from what the earlier imports wrote: every link would be created
     assert stack.job(dry)["status"] == "COMPLETED"
@@ -137,7 +125,7 @@ def test_tenants_do_not_wait_for_each_other(stack: ImportStack, lambda_context: 
     accept(stack, users_csv(2))
     other = accept(stack, users_csv(2), tenant=TENANT_B)
     # When B's event arrives
-    assert run(stack, upload_event(other), lambda_context) == []
+    assert stack.deliver(upload_event(other), lambda_context) == []
     # Then B's import ran at once
     assert stack.job(other, TENANT_B)["status"] == "COMPLETED"
 
@@ -148,7 +136,7 @@ def test_duplicate_s3_event_takes_one_place(stack: ImportStack, lambda_context: 
     second = stack.seed_upload(users_csv(2, start=50))
     # When the second's S3 event is delivered twice (at-least-once) before the first runs
     for _ in range(2):
-        assert run(stack, upload_event(second), lambda_context) == []
+        assert stack.deliver(upload_event(second), lambda_context) == []
     # Then it holds exactly one place, behind the first
     assert [e["referenceId"] for e in line_of(stack).entries(TENANT_A)] == [first, second]
     assert int(stack.job(second)["ticket"]) == 2
@@ -159,7 +147,7 @@ def test_presigned_upload_counts_from_when_its_file_arrived(stack: ImportStack, 
     presigned = stack.seed_upload(users_csv(2), source="presigned")  # job + file, no place yet
     direct = accept(stack, users_csv(2, start=50))
     # When the presigned file's event arrives
-    assert run(stack, upload_event(presigned), lambda_context) == []
+    assert stack.deliver(upload_event(presigned), lambda_context) == []
     # Then it is behind the direct upload
     assert [e["referenceId"] for e in line_of(stack).entries(TENANT_A)] == [direct, presigned]
     assert stack.job(presigned)["status"] == "PENDING"
@@ -176,7 +164,7 @@ def test_turn_passes_only_when_the_holder_reaches_a_terminal_state(stack: Import
     )
     later = accept(stack, users_csv(2, start=50))
     # When the later upload's event arrives
-    assert run(stack, upload_event(later), lambda_context) == []
+    assert stack.deliver(upload_event(later), lambda_context) == []
     deliver_queue(stack, lambda_context)
     # Then it keeps waiting behind the held job
     assert stack.job(later)["status"] == "PENDING"
@@ -203,7 +191,7 @@ def test_crashed_holder_blocks_the_tenant_no_longer_than_its_lease(stack: Import
     assert claimed is not None
     # When the waiting job's re-check comes once the lease has expired
     clock: Callable[[], float] = lambda: 2000.0  # noqa: E731
-    assert run(stack, upload_event(waiting), lambda_context, clock=clock) == []
+    assert stack.deliver(upload_event(waiting), lambda_context, clock=clock) == []
     deliver_queue(stack, lambda_context, clock=clock)
     # Then the crashed import was taken over and finished, and the waiting one ran after it
     assert stack.job(head)["status"] == "COMPLETED"
@@ -221,7 +209,7 @@ def test_finished_head_left_in_the_line_is_removed_by_the_next_job(stack: Import
         ExpressionAttributeValues={":done": "COMPLETED"},
     )
     # When the waiting job's event arrives
-    assert run(stack, upload_event(waiting), lambda_context) == []
+    assert stack.deliver(upload_event(waiting), lambda_context) == []
     deliver_queue(stack, lambda_context)
     # Then the stale entry is gone and the job ran
     assert stack.job(waiting)["status"] == "COMPLETED"
@@ -234,7 +222,7 @@ def test_waiting_job_keeps_one_recheck_chain(stack: ImportStack, lambda_context:
     waiting = accept(stack, users_csv(2, start=50))
     options = {"import_line_recheck_seconds": 1}
     for _ in range(2):
-        assert run(stack, upload_event(waiting), lambda_context, **options) == []
+        assert stack.deliver(upload_event(waiting), lambda_context, **options) == []
     # When both re-check messages come due
     import time
 
@@ -244,7 +232,7 @@ def test_waiting_job_keeps_one_recheck_chain(stack: ImportStack, lambda_context:
     assert len(checks) == 2
     token = stack.job(waiting)["lineCheck"]
     for body in checks:
-        run(stack, sqs_event([json.dumps(body)]), lambda_context, **options)
+        stack.deliver(sqs_event([json.dumps(body)]), lambda_context, **options)
     time.sleep(1.2)
     # Then only the chain the job names goes on: one new re-check
     later = [json.loads(b) for b in stack.queue_bodies() if json.loads(b).get("check")]

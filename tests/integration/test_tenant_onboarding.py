@@ -16,6 +16,7 @@ from lambdas.authorizer.registry import TenantRegistry
 from lambdas.authorizer.tokens import TokenVerifier, Unauthorized
 from lambdas.common.schema import TENANTS_TABLE
 from local.issuer import LocalIssuer
+from local.resources import create_table
 from ops.tenants import DEFAULT_SCOPES, TenantAdmin
 
 REGION = "us-east-1"
@@ -60,18 +61,7 @@ def pool() -> Iterator[str]:
             Name="rostering",
             Scopes=[{"ScopeName": "import", "ScopeDescription": "i"}, {"ScopeName": "read", "ScopeDescription": "r"}],
         )
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": TENANTS_TABLE.partition_key, "KeyType": "HASH"},
-                {"AttributeName": TENANTS_TABLE.sort_key or "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": TENANTS_TABLE.partition_key, "AttributeType": "S"},
-                {"AttributeName": TENANTS_TABLE.sort_key or "sk", "AttributeType": "S"},
-            ],
-        )
+        create_table(boto3.client("dynamodb", region_name=REGION), TENANTS_TABLE, TABLE)
         yield pool_id
 
 

@@ -20,6 +20,7 @@ from moto.cognitoidp.responses import CognitoIdpResponse
 from moto.core.responses import ActionResult, EmptyResult
 
 from lambdas.common.schema import TENANTS_TABLE
+from local.resources import create_table
 from ops.tenants import TenantAdmin, main
 
 REGION = "us-east-1"
@@ -86,18 +87,7 @@ def stack(secret_rotation_in_moto: None) -> Iterator[dict[str, str]]:
                 {"ScopeName": "read", "ScopeDescription": "read status and reports"},
             ],
         )
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": TENANTS_TABLE.partition_key, "KeyType": "HASH"},
-                {"AttributeName": TENANTS_TABLE.sort_key or "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": TENANTS_TABLE.partition_key, "AttributeType": "S"},
-                {"AttributeName": TENANTS_TABLE.sort_key or "sk", "AttributeType": "S"},
-            ],
-        )
+        create_table(boto3.client("dynamodb", region_name=REGION), TENANTS_TABLE, TABLE)
         yield {"pool": pool_id}
 
 
