@@ -182,23 +182,23 @@ class Planner:
             unusual.update(rules.failing(check, columns[i]))
         keys = columns[self._single_key]
         known_cells = cells if self._every_column_known else map(self._known_cells, cells)
-        values = map(dict, map(zip, repeat(self._names), known_cells))
+        names = repeat(self._names)
         if not unusual and all(new := self._seen.add_many(keys)):
-            return list(map(PlannedRow, rows, keys, values))  # every row usual, every key new
+            return list(map(PlannedRow, rows, keys, names, known_cells))  # every row usual, every key new
         if not unusual:
-            pairs = zip(rows, keys, values, new, strict=True)
+            pairs = zip(rows, keys, known_cells, new, strict=True)
             return [
-                PlannedRow(row, key, row_values) if added else self._duplicate(row)
-                for row, key, row_values, added in pairs
+                PlannedRow(row, key, self._names, row_cells) if added else self._duplicate(row)
+                for row, key, row_cells, added in pairs
             ]
         items: list[PlannedRow | Issue] = []
-        for k, (row, row_cells, key, row_values) in enumerate(zip(rows, cells, keys, values, strict=True)):
+        for k, (row, row_cells, key, known) in enumerate(zip(rows, cells, keys, known_cells, strict=True)):
             if k in unusual:
                 items.append(self.check(row, row_cells))
             elif not self._seen.add(key):
                 items.append(self._duplicate(row))
             else:
-                items.append(PlannedRow(row, key, row_values))
+                items.append(PlannedRow(row, key, self._names, known))
         return items
 
     def _planned(
@@ -218,7 +218,7 @@ class Planner:
             key = extra or key
         if not self._seen.add(key):
             return self._duplicate(row_number)
-        return PlannedRow(row_number, key, values, warnings)
+        return PlannedRow.of(row_number, key, values, warnings)
 
     def _blank_mandatory(self, row_number: int, cells: Sequence[str], absent: tuple[str, ...]) -> Issue | None:
         for i, name in self._required:

@@ -9,9 +9,8 @@ Messages never quote a password. Each rule is written here once; the planner cal
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from operator import ne
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,6 +70,12 @@ def is_blank(cell: str) -> bool:
     return not cell or cell.isspace()
 
 
+# The column form of a rule: which cells of a whole column the rule answers. A rule may have a
+# fast path that tells, from the rule's own parts, whether it accepts every cell of a column; when
+# it does not, and for every other rule, each cell goes through the rule itself.
+_FAST_PATHS: dict[Check, Callable[[Sequence[str]], bool]] = {}
+
+
 class _Memo(dict[str, "Code | None"]):
     """A check over few distinct values (languages, roles, booleans, time zones): after the first
     sight of a value its answer is one dict look-up (``memo[cell]``, no Python call). Bounded."""
@@ -90,7 +95,10 @@ class _Memo(dict[str, "Code | None"]):
 
 
 def memoized(compute: Check) -> Check:
-    return _Memo(compute).__getitem__
+    """The rule with its answers kept; its column form asks it once per distinct cell."""
+    check = _Memo(compute).__getitem__
+    _FAST_PATHS[check] = lambda column: not any(map(check, set(column)))
+    return check
 
 
 def check_email(cell: str) -> Code | None:
@@ -205,22 +213,40 @@ def _joins_apart(joined: str, cells: int, separator: str) -> bool:
     return cells > 0 and joined.count(separator) == cells - 1
 
 
-def _password_conditions(column: Sequence[str]) -> tuple[Iterable[Any], ...]:
-    """The password rule over a column: a cell passes when it meets every condition, at least 8
-    characters with an upper-case letter (a character ``lower()`` changes), a lower-case letter
-    (one ``upper()`` changes) and a special character (anything that is neither a letter, a digit
-    nor a space). The column is lowered and raised in one call each over the joined cells."""
-    joined = "\0".join(column)
-    if _joins_apart(joined, len(column), "\0"):
-        lowered, raised = joined.lower().split("\0"), joined.upper().split("\0")
-    else:
-        lowered, raised = list(map(str.lower, column)), list(map(str.upper, column))
-    long_enough = map(PASSWORD_MIN_LENGTH.__le__, map(len, column))
-    return long_enough, map(ne, column, lowered), map(ne, column, raised), map(_SPECIAL.search, column)
+# The password rule: at least ``PASSWORD_MIN_LENGTH`` characters, and a character of each kind it
+# needs: an upper-case letter (a character ``lower()`` changes), a lower-case letter (one
+# ``upper()`` changes) and a special character (neither a letter, a digit nor a space; or "_").
+# Each need holds for a text when it holds for one of its characters.
+_PASSWORD_NEEDS: tuple[Callable[[str], object], ...] = (
+    lambda text: text != text.lower(),
+    lambda text: text != text.upper(),
+    _SPECIAL.search,
+)
+# Per need, the ASCII characters without it (NUL aside, the column form's separator).
+_ASCII_WITHOUT = tuple(bytes(b for b in range(1, 128) if not need(chr(b))) for need in _PASSWORD_NEEDS)
 
 
 def check_password(cell: str) -> Code | None:
-    return None if all(map(all, _password_conditions((cell,)))) else Code.WEAK_PASSWORD
+    if len(cell) >= PASSWORD_MIN_LENGTH and all(need(cell) for need in _PASSWORD_NEEDS):
+        return None
+    return Code.WEAK_PASSWORD
+
+
+def _every_password(column: Sequence[str]) -> bool:
+    """Whether every cell of an ASCII column is a password, per need in one pass over the joined
+    cells: deleting the characters without the need leaves no cell empty."""
+    joined = "\0".join(column)
+    if not (_joins_apart(joined, len(column), "\0") and joined.isascii()):
+        return False  # each cell through the rule
+    if min(map(len, column)) < PASSWORD_MIN_LENGTH:
+        return False
+    encoded = joined.encode("ascii")
+    return all(_no_empty_part(encoded.translate(None, without)) for without in _ASCII_WITHOUT)
+
+
+def _no_empty_part(kept: bytes) -> bool:
+    """Whether every NUL-separated part of ``kept`` holds a character."""
+    return bool(kept) and kept[0] != 0 and kept[-1] != 0 and b"\0\0" not in kept
 
 
 def _every_address(column: Sequence[str]) -> bool:
@@ -231,14 +257,8 @@ def _every_address(column: Sequence[str]) -> bool:
 
 
 _EMAILS = re.compile(rf"(?:(?:{_EMAIL.pattern})\n)*(?:{_EMAIL.pattern})")
-
-# The column form of a rule: which cells of a whole column the rule answers. A rule may have a
-# fast path that tells, from the rule's own parts, whether it accepts every cell of a column; when
-# it does not, and for every other rule, each cell goes through the rule itself.
-_FAST_PATHS: dict[Check, Callable[[Sequence[str]], bool]] = {
-    check_email: _every_address,
-    check_password: lambda column: all(map(all, _password_conditions(column))),
-}
+_FAST_PATHS[check_email] = _every_address
+_FAST_PATHS[check_password] = _every_password
 
 
 def failing(check: Check, column: Sequence[str]) -> list[int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import string
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lambdas.importer import planning
-from lambdas.importer.chunks import ChunkItem
+from lambdas.importer.chunks import ChunkItem, item_from_json, item_to_json
 from lambdas.roster.codes import Code
 from lambdas.roster.contract import FileRejected, Issue, PlannedRow
 from lambdas.roster.planner import Planner
@@ -207,7 +208,7 @@ def test_check_rows_of_a_clean_batch_builds_every_row_and_catches_duplicates_acr
     repeated = planner.check_rows([60], second)
     # Then every row of the first is planned with the known columns only, in file order
     assert [item.key for item in planned if isinstance(item, PlannedRow)] == [f"u{i}" for i in range(50)]
-    assert planned[3] == PlannedRow(
+    assert planned[3] == PlannedRow.of(
         5,
         "u3",
         {
@@ -367,6 +368,7 @@ def test_a_stream_error_comes_after_the_chunks_before_it() -> None:
 _CELLS = st.lists(
     st.one_of(
         st.text(max_size=14),
+        st.text(string.printable, min_size=6, max_size=12),
         st.sampled_from(["Passw0rd!", "ΑΣ€abcdE", "İstanbul#x", "ßtraße!Ab", "a@b.c", "x\0y@b.co", "a@b.c\nd@e.f"]),
         st.builds(lambda a, b: f"{a}\0{b}", st.text(max_size=6), st.text(max_size=6)),
     ),
@@ -377,8 +379,29 @@ _CELLS = st.lists(
 @given(column=_CELLS)
 @example(column=["Passw0rd!\0X", "passw0rd!x"])  # a separator in a cell must not shift the next cells
 @example(column=["Strong#Pass1", "a@b.co", "İİİİİİİİ!"])
+@example(column=["Strong#Pass1", "Strong_pass1", "STRONG#PASS1"])  # ASCII: one cell lacks a need
+@example(column=["Strong#Pass1", "Strong#Pass1 "])
 def test_a_rules_column_form_answers_the_cells_its_cell_form_answers(column: list[str]):
     from lambdas.roster import rules
 
     for check in (rules.check_password, rules.check_email, rules.check_language):
         assert rules.failing(check, column) == [k for k, cell in enumerate(column) if check(cell) is not None]
+
+
+def test_a_chunk_line_carries_a_planned_row_whole_and_reads_the_form_written_before_it() -> None:
+    # Given planned rows of both paths: the batch (cells as read) and a row of its own (a short row)
+    planner = Planner.start(["user_username", "user_email", "user_metadata_x"])
+    batch = planner.check_rows([2, 3], [["u1", "u1@example.org", "x"], ["u2", "u2@example.org", "y"]])
+    short = planner.check(4, ["u3", "u3@example.org"])
+    # When each goes through a chunk line (JSON) and back
+    again = [item_from_json(json.loads(json.dumps(item_to_json(item)))) for item in [*batch, short]]
+    # Then each is the row it was, its values included (a short row lacks its absent column)
+    assert again == [*batch, short]
+    assert [row.values for row in again if isinstance(row, PlannedRow)] == [
+        {"user_username": "u1", "user_email": "u1@example.org", "user_metadata_x": "x"},
+        {"user_username": "u2", "user_email": "u2@example.org", "user_metadata_x": "y"},
+        {"user_username": "u3", "user_email": "u3@example.org"},
+    ]
+    # And a line written before rows carried their cells (values as a mapping) reads as the same row
+    before = {"planned": {"row": 4, "key": "u3", "values": short.values, "warnings": []}}  # type: ignore[union-attr]
+    assert item_from_json(before) == short
