@@ -1,4 +1,4 @@
-"""Upload-route figures (PERFORMANCE.md 1-4 and 9): the real handler on real events.
+"""Upload-route figures (PERFORMANCE.md 1-3 and 9): the real handler on real events.
 
 Storage is a network call in production and no CPU of ours, and the floors do not include it
 either, so both sides run without it: the stores below only read the body as a socket would.
@@ -12,13 +12,11 @@ import csv
 import gzip
 import io
 import json
-import subprocess
-import sys
 import tracemalloc
 import zlib
 from typing import Any
 
-from bench.harness import Figure, Pairs, interleaved
+from bench.harness import Figure, interleaved
 from lambdas.intake.objects import BufferReader
 from testkit.apigw import http_event
 
@@ -117,26 +115,6 @@ def upload_gzip(repeat: int) -> list[Figure]:
     return [interleaved(call, floor, repeat).figure("upload_gzip_10mib_time", 1.3)]
 
 
-IMPORT_PROBE = "import time; t = time.perf_counter(); {stmt}; print(time.perf_counter() - t)"
-HANDLER_IMPORT = "import lambdas.handlers.upload"
-FLOOR_IMPORT = (
-    "import boto3; from aws_lambda_powertools import Logger, Metrics; "
-    "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver"
-)
-
-
-def cold_import(repeat: int) -> list[Figure]:
-    def fresh(statement: str) -> float:
-        code = IMPORT_PROBE.format(stmt=statement)
-        return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-
-    pairs = Pairs([], [])
-    for _ in range(repeat):
-        pairs.ours.append(fresh(HANDLER_IMPORT))
-        pairs.base.append(fresh(FLOOR_IMPORT))
-    return [pairs.figure("cold_import_upload", 1.2)]
-
-
 def vs_starlette(repeat: int) -> list[Figure]:
     from starlette.requests import Request
 
@@ -171,5 +149,5 @@ def vs_starlette(repeat: int) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for figure in upload_direct(5) + upload_gzip(3) + cold_import(3) + vs_starlette(3):
+    for figure in upload_direct(5) + upload_gzip(3) + vs_starlette(3):
         print(json.dumps(figure.record()))

@@ -5,7 +5,8 @@ with their bytecode precompiled for the runtime's Python.
 imports and throws the result away. ``compileall`` runs with the runtime's own Python version (the
 ``.pyc`` format changes with it) and ``--invalidation-mode unchecked-hash`` (PEP 552): the zip
 does not keep source mtimes, so timestamp-checked ``.pyc`` files would be stale and ignored.
-``make bench`` measures the import time without and with them (figure ``cold_import_precompiled``).
+``make bench`` measures the import time without and with them (figure ``cold_import_precompiled``),
+on the runtime's Python, from this asset.
 
 One asset serves every function (see docs/INFRA.md for the size measurement behind that choice).
 """
@@ -36,20 +37,26 @@ class LocalPythonBundling:
     def try_bundle(self, output_dir: str, *, image: Any = None, **_: Any) -> bool:
         target = Path(output_dir)
         shutil.copytree(PACKAGE_DIR, target / PACKAGE_DIR.name, ignore=shutil.ignore_patterns(*_IGNORED))
-        subprocess.run(  # noqa: S603 - fixed argument list, no shell
-            [
-                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-                "--requirement", str(PACKAGE_DIR / c.LAMBDA_REQUIREMENTS),
-                "--target", str(target),
-                "--platform", c.LAMBDA_PLATFORM,
-                "--implementation", "cp",
-                "--python-version", c.LAMBDA_PYTHON_VERSION,
-                "--only-binary=:all:",
-            ],
-            check=True,
-        )  # fmt: skip
+        install_for_runtime(target, "--requirement", str(PACKAGE_DIR / c.LAMBDA_REQUIREMENTS))
         precompile(target, runtime_python())
         return True
+
+
+def install_for_runtime(target: Path, *requirements: str) -> None:
+    """pip-installs ``requirements`` (pip arguments) into ``target`` as the runtime's wheels:
+    CPython of its version on its platform, binary wheels only, no bytecode (``precompile``)."""
+    subprocess.run(  # noqa: S603 - fixed argument list, no shell
+        [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+            *requirements,
+            "--target", str(target),
+            "--platform", c.LAMBDA_PLATFORM,
+            "--implementation", "cp",
+            "--python-version", c.LAMBDA_PYTHON_VERSION,
+            "--only-binary=:all:",
+        ],
+        check=True,
+    )  # fmt: skip
 
 
 def runtime_python() -> str:
