@@ -69,7 +69,7 @@ def main() -> int:
     figures: list[Figure] = []
     figures += upload.upload_direct(3 if quick else 9)
     figures += upload.upload_gzip(3 if quick else 7)
-    figures += coldstart.run(3 if quick else 9)
+    figures += coldstart.run(4 if quick else 16)
     figures += importer.run(quick)
     figures += upload.vs_starlette(3 if quick else 9)
     figures += ordering.handover(2 if quick else 5)

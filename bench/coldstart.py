@@ -7,7 +7,8 @@ beside it as the runtime provides it (installed for the runtime, precompiled).
 - 11: the handler's import from that asset against a copy of it without ``.pyc`` files (what
   every cold start would compile on Lambda's read-only ``/var/task``).
 
-Imports run in fresh processes with ``PYTHONDONTWRITEBYTECODE=1``, alternating. The asset's
+Imports run in fresh processes with ``PYTHONDONTWRITEBYTECODE=1``, alternating, each side of a
+pair first in every other turn. The asset's
 wheels are for the runtime's platform (arm64); the upload handler imports none with compiled
 code, so it imports on this host too (if it ever did, the probe would fail, not pass).
 """
@@ -44,9 +45,9 @@ class Runtime:
     uncompiled: Path
     boto3: Path
 
-    def import_seconds(self, statement: str, *, asset: Path | None = None) -> float:
+    def import_seconds(self, statement: str, *, asset: Path) -> float:
         """``statement``'s time in a fresh process on the runtime's Python, ``asset`` first on its path."""
-        path = [asset or self.asset, self.boto3]
+        path = [asset, self.boto3]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path)), "PYTHONDONTWRITEBYTECODE": "1"}
         code = PROBE.format(statement=statement)
         done = subprocess.run(
@@ -70,11 +71,15 @@ def lambda_runtime() -> Iterator[Runtime]:
 def run(repeat: int) -> list[Figure]:
     with lambda_runtime() as runtime:
         imports, precompiled = Pairs([], []), Pairs([], [])
-        for _ in range(repeat):
-            imports.ours.append(runtime.import_seconds(HANDLER_IMPORT))
-            imports.base.append(runtime.import_seconds(FLOOR_IMPORT))
-            precompiled.base.append(runtime.import_seconds(HANDLER_IMPORT, asset=runtime.uncompiled))
-            precompiled.ours.append(runtime.import_seconds(HANDLER_IMPORT))
+        for turn in range(repeat):
+            runs = [
+                (imports.ours, HANDLER_IMPORT, runtime.asset),
+                (imports.base, FLOOR_IMPORT, runtime.asset),
+                (precompiled.ours, HANDLER_IMPORT, runtime.asset),
+                (precompiled.base, HANDLER_IMPORT, runtime.uncompiled),
+            ]
+            for samples, statement, asset in runs if turn % 2 else reversed(runs):  # each side first in turn
+                samples.append(runtime.import_seconds(statement, asset=asset))
     figure = precompiled.figure("cold_import_precompiled", 0.8)
     figure.note = f"without .pyc {figure.floor:.0f} ms, with .pyc {figure.measured:.0f} ms"
     return [imports.figure("cold_import_upload", 1.2), figure]
