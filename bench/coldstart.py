@@ -8,9 +8,9 @@ beside it as the runtime provides it (installed for the runtime, precompiled).
   every cold start would compile on Lambda's read-only ``/var/task``).
 
 Imports run in fresh processes with ``PYTHONDONTWRITEBYTECODE=1``, alternating, each side of a
-pair first in every other turn. The asset's
-wheels are for the runtime's platform (arm64); the upload handler imports none with compiled
-code, so it imports on this host too (if it ever did, the probe would fail, not pass).
+pair first in every other turn. The asset's wheels are for the runtime's platform (arm64); the
+upload handler imports none with compiled code, so it imports on this host too (if it ever did,
+the probe would fail, not pass).
 """
 
 from __future__ import annotations

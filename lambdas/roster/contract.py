@@ -49,7 +49,7 @@ class PlannedRow:
     _values: dict[str, str] | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def of(cls, row: int, key: str, values: dict[str, str], warnings: tuple[Issue, ...] = ()) -> PlannedRow:
+    def from_values(cls, row: int, key: str, values: dict[str, str], warnings: tuple[Issue, ...] = ()) -> PlannedRow:
         planned = cls(row, key, tuple(values), tuple(values.values()), warnings)
         planned._values = values
         return planned
@@ -78,7 +78,7 @@ class PlannedRow:
     def from_json(cls, data: dict[str, Any]) -> PlannedRow:
         warnings = tuple(Issue(**w) for w in data["warnings"])
         if "values" in data:  # a chunk written before rows carried their cells
-            return cls.of(data["row"], data["key"], data["values"], warnings)
+            return cls.from_values(data["row"], data["key"], data["values"], warnings)
         return cls(data["row"], data["key"], tuple(data["columns"]), data["cells"], warnings)
 
 

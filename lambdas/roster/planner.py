@@ -218,7 +218,7 @@ class Planner:
             key = extra or key
         if not self._seen.add(key):
             return self._duplicate(row_number)
-        return PlannedRow.of(row_number, key, values, warnings)
+        return PlannedRow.from_values(row_number, key, values, warnings)
 
     def _blank_mandatory(self, row_number: int, cells: Sequence[str], absent: tuple[str, ...]) -> Issue | None:
         for i, name in self._required:

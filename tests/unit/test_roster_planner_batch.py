@@ -208,7 +208,7 @@ def test_check_rows_of_a_clean_batch_builds_every_row_and_catches_duplicates_acr
     repeated = planner.check_rows([60], second)
     # Then every row of the first is planned with the known columns only, in file order
     assert [item.key for item in planned if isinstance(item, PlannedRow)] == [f"u{i}" for i in range(50)]
-    assert planned[3] == PlannedRow.of(
+    assert planned[3] == PlannedRow.from_values(
         5,
         "u3",
         {
