@@ -182,9 +182,8 @@ class Planner:
             unusual.update(rules.failing(check, columns[i]))
         keys = columns[self._single_key]
         known_cells = cells if self._every_column_known else map(self._known_cells, cells)
-        names = repeat(self._names)
-        if not unusual and all(new := self._seen.add_many(keys)):
-            return list(map(PlannedRow, rows, keys, names, known_cells))  # every row usual, every key new
+        if not unusual and all(new := self._seen.add_many(keys)):  # every row usual, every key new
+            return list(map(PlannedRow, rows, keys, repeat(self._names), known_cells))
         if not unusual:
             pairs = zip(rows, keys, known_cells, new, strict=True)
             return [
