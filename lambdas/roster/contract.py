@@ -32,7 +32,7 @@ class FileRejected(Exception):
         self.issue = issue
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True)
 class PlannedRow:
     """A row that passed the stateless checks: its cells of the columns the file has (blank
     cells as ""), named by ``columns``, so absent columns can keep stored values. ``values`` is
@@ -60,7 +60,7 @@ class PlannedRow:
             self._values = dict(zip(self.columns, self.cells, strict=True))
         return self._values
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: object) -> bool:  # kept by the dataclass, which then makes it unhashable
         if not isinstance(other, PlannedRow):
             return NotImplemented
         return (self.row, self.key, self.values, self.warnings) == (other.row, other.key, other.values, other.warnings)
